@@ -1,0 +1,3 @@
+from seedlib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""The `seed` command (also `python -m seedlib`).
+
+    seed run     run the nightly DAG `seed_snapshot` end to end, in this process, through Airflow
+    seed ui      Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1 with our DAGs
+    seed status  published snapshots with per-stage counts
+    seed gc      delete unpublished run prefixes older than a grace period
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from typing import Any, Sequence
+
+from seedlib import cleanup, embedded, manifest
+from seedlib.config import FIELDS, ConfigError, Secrets, load_config, redact
+from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
+from seedlib.stage import FAILED_FILE
+from seedlib.storage import StorageError
+
+
+def _config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="YAML configuration file (also SEED_CONFIG)")
+    p.add_argument("--storage", metavar="URI", help=FIELDS["storage"].metadata["help"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seed", description="Curate code-LLM training data: crawl, filter and publish snapshots "
+                                 "with Airflow and Spark. Configuration: flag > SEED_* env > YAML > defaults.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the seed_snapshot DAG end to end (embedded Airflow + Spark)",
+                         description="Runs the real seed_snapshot DAG through Airflow's dag.test(), on "
+                                     "SQLite and Spark local[*] unless configured otherwise. Exits 0 only "
+                                     "when the snapshot was published.")
+    run.add_argument("--date", metavar="YYYY-MM-DD", help="snapshot date (default: the latest nightly "
+                                                          "interval's start, i.e. yesterday after 02:00 UTC)")
+    run.add_argument("--source", action="append", metavar="SPEC", default=[],
+                     help="repository to crawl, repeatable: git URL, file:///abs/repo, local path, @FILE "
+                          "(default: this project's repository plus installed packages pip vendors)")
+    run.add_argument("--language", action="append", metavar="LANG", default=[],
+                     help="keep only these languages, repeatable (e.g. Python)")
+    _config_flags(run)
+
+    ui = sub.add_parser("ui", help="start Airflow on 127.0.0.1 to trigger runs and backfills",
+                        description="Starts `airflow standalone` on 127.0.0.1 with the project's DAGs and "
+                                    "the embedded SQLite database. Stop with Ctrl-C.")
+    ui.add_argument("--port", type=int, default=8080, help="API server / UI port (default 8080)")
+    _config_flags(ui)
+
+    status = sub.add_parser("status", help="list published snapshots with per-stage counts")
+    status.add_argument("--date", metavar="YYYY-MM-DD", help="only this snapshot, with stage details")
+    _config_flags(status)
+
+    gc = sub.add_parser("gc", help="delete unpublished run prefixes (failed, killed or superseded runs)")
+    gc.add_argument("--older-than-hours", type=float, default=24.0,
+                    help="only runs started at least this long ago (default 24; protects running ones)")
+    gc.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    _config_flags(gc)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    secrets = Secrets.from_env(os.environ)
+    try:
+        return {"run": cmd_run, "ui": cmd_ui, "status": cmd_status, "gc": cmd_gc}[args.command](args)
+    except (ConfigError, StorageError) as e:
+        print(f"seed {args.command}: error: {redact(str(e), secrets)}", file=sys.stderr)
+        return 2
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"storage": args.storage}
+    if getattr(args, "source", None):
+        out["sources"] = args.source
+    if getattr(args, "language", None):
+        out["languages"] = args.language
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    environ = dict(os.environ)
+    # Validate everything we can before starting Airflow, so bad input fails in a second.
+    config = load_config(_overrides(args), environ, args.config)
+    conf: dict[str, Any] = {k: v for k, v in _overrides(args).items() if v}
+    if args.date:
+        conf["snapshot_date"] = parse_snapshot_date(args.date, "--date")
+    if args.config:
+        conf["config_file"] = os.path.abspath(args.config)
+
+    env = embedded.environment(environ, home=embedded.seed_home(environ), spark_master=config.spark_master)
+    embedded.apply(env)
+    from seedlib import dagrun
+
+    print(f"seed run: storage {config.storage}; Airflow home {env['AIRFLOW_HOME']}", flush=True)
+    dagrun.migrate_db()
+    outcome = dagrun.run_once(conf)
+    storage = storage_for(config)
+    if outcome.state == "success" and outcome.snapshot:
+        m = manifest.read(storage, outcome.snapshot)
+        print()
+        print(f"seed run: snapshot {outcome.snapshot} published")
+        print(format_snapshot(m, details=True))
+        return 0
+    print(f"\nseed run: FAILED (run {outcome.run_id}); nothing was published for this run", file=sys.stderr)
+    for task_id in outcome.failed_tasks:
+        print(f"  stage {task_id}: {_failure_reason(storage, outcome, task_id)}", file=sys.stderr)
+    return 1
+
+
+def _failure_reason(storage, outcome, task_id: str) -> str:
+    from seedlib.run import safe_run_id
+
+    if outcome.snapshot:
+        key = f"{snapshot_prefix(outcome.snapshot)}/runs/{safe_run_id(outcome.run_id)}/stages/{task_id}/{FAILED_FILE}"
+        try:
+            if storage.exists(key):
+                return storage.read_json(key)["error"]
+        except StorageError:
+            pass
+    return "failed (see the task log above)" if task_id != "publish" else "see the task log above"
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    environ = dict(os.environ)
+    config = load_config(_overrides(args), environ, args.config)
+    env = embedded.environment(environ, home=embedded.seed_home(environ), spark_master=config.spark_master,
+                               api_port=args.port)
+    if args.storage:
+        env["SEED_STORAGE"] = config.storage
+    if args.config:
+        env["SEED_CONFIG"] = os.path.abspath(args.config)
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    print(f"seed ui: Airflow at http://127.0.0.1:{args.port} (home {env['AIRFLOW_HOME']}); Ctrl-C to stop",
+          flush=True)
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        return subprocess.run([airflow, "standalone"], env=env).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_config(_overrides(args), dict(os.environ), args.config)
+    storage = storage_for(config)
+    dates = [parse_snapshot_date(args.date, "--date")] if args.date else manifest.list_snapshots(storage)
+    manifests = [m for m in (manifest.read(storage, d) for d in dates) if m]
+    if not manifests:
+        print(f"no published snapshots under {storage.root}")
+        return 1 if args.date else 0
+    print(f"published snapshots under {storage.root}\n")
+    if args.date:
+        print(format_snapshot(manifests[0], details=True))
+        return 0
+    rows = [[m["snapshot"], m["created_at"], str(m["datasets"]["files"]["rows"]),
+             str(m["datasets"]["dropped"]["rows"]), str(m["datasets"]["repos"]["rows"]),
+             " > ".join(f"{s['name']} {s['rows_in']}->{s['rows_out']}" for s in m["stages"])]
+            for m in manifests]
+    print(_table(["snapshot", "created_at", "files", "dropped", "repos", "stages (in->out)"], rows))
+    return 0
+
+
+def format_snapshot(m: dict, details: bool = False) -> str:
+    lines = [f"snapshot {m['snapshot']}  created {m['created_at']}  code {m['code_version'][:12]}",
+             "datasets: " + ", ".join(f"{k}={v['rows']}" for k, v in sorted(m["datasets"].items())), ""]
+    rows = [[s["name"], str(s["rows_in"]), str(s["rows_out"]),
+             ", ".join(f"{k}={v}" for k, v in s["dropped"].items()) or "-", f"{s['seconds']:.1f}"]
+            for s in m["stages"]]
+    lines.append(_table(["stage", "in", "out", "dropped by reason", "seconds"], rows))
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt.format(*header), sep, *(fmt.format(*r) for r in rows)])
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    config = load_config(_overrides(args), dict(os.environ), args.config)
+    storage = storage_for(config)
+    garbage = cleanup.find_garbage(storage, args.older_than_hours)
+    for g in garbage:
+        print(f"{'would delete' if args.dry_run else 'deleting'} {storage.uri(g.prefix)} "
+              f"(unpublished, {g.age_hours:.1f} h old)")
+    if not args.dry_run:
+        n = cleanup.collect(storage, garbage)
+        print(f"deleted {len(garbage)} unpublished runs ({n} objects)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

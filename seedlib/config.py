@@ -1,0 +1,210 @@
+"""The one typed configuration of a snapshot run.
+
+Precedence, highest first: explicit overrides (command-line flags, Airflow run params) > environment
+`SEED_<KEY>` > YAML file > defaults. A bad value fails fast with a `ConfigError` that names the key and
+where it came from. Secrets are not configuration: they come only from the environment (see `Secrets`),
+are refused in YAML, and never appear in `Config.public_dict()`.
+
+No module reads the environment on its own: callers pass `environ` in explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or of the wrong type. The message names the key."""
+
+
+# Keys that must never be configured in a file; they come from the environment only.
+SECRET_ENV = {
+    "github_token": ("SEED_GITHUB_TOKEN", "GITHUB_TOKEN"),
+}
+_SECRET_LIKE_KEYS = {"github_token", "token", "aws_access_key_id", "aws_secret_access_key",
+                     "aws_session_token", "llm_api_key", "password", "secret"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Effective configuration. Field docs are shown by `seed run --help`."""
+
+    storage: str = field(default="", metadata={"help": "root URI: file:///abs/path or s3://bucket/prefix "
+                                                       "(default: <working dir>/.seed/data)"})
+    sources: tuple[str, ...] = field(default=(), metadata={
+        "help": "repositories to crawl: git URL, file:///abs/repo, local path, @FILE; empty = embedded default"})
+    languages: tuple[str, ...] = field(default=(), metadata={"help": "languages to keep (empty = all known)"})
+    max_file_bytes: int = field(default=1_000_000, metadata={"help": "files larger than this are dropped as too_large"})
+    max_files_per_repo: int = field(default=200_000, metadata={
+        "help": "files beyond this many in one repository are dropped as repo_file_cap"})
+    clone_timeout_s: int = field(default=600, metadata={"help": "seconds allowed for one git clone"})
+    spark_master: str = field(default="local[*]", metadata={"help": "Spark master for the embedded connection"})
+    partitions: int = field(default=4, metadata={"help": "Spark partitions for per-repository work"})
+    s3_endpoint_url: str = field(default="", metadata={"help": "S3 endpoint (empty = AWS); e.g. http://127.0.0.1:9000"})
+    s3_region: str = field(default="us-east-1", metadata={"help": "S3 region"})
+    s3_max_attempts: int = field(default=10, metadata={"help": "S3 attempts per request (throttling and 5xx are retried)"})
+
+    def public_dict(self) -> dict[str, Any]:
+        """JSON-ready, secret-free view (what goes into manifests and logs)."""
+        out = dataclasses.asdict(self)
+        for k, v in out.items():
+            if isinstance(v, tuple):
+                out[k] = list(v)
+        return out
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials, read from the environment only. `repr` never shows values."""
+
+    github_token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Secrets(github_token={'***' if self.github_token else None})"
+
+    def values(self) -> list[str]:
+        return [v for v in (self.github_token,) if v]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "Secrets":
+        found = {}
+        for key, names in SECRET_ENV.items():
+            found[key] = next((environ[n] for n in names if environ.get(n)), None)
+        return cls(**found)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def env_name(key: str) -> str:
+    return "SEED_" + key.upper()
+
+
+def _coerce(key: str, value: Any, origin: str) -> Any:
+    """Convert one raw value to the field's type, or raise ConfigError naming key and origin."""
+    ftype = FIELDS[key].type
+    where = f"{key} (from {origin})"
+    if ftype in ("tuple[str, ...]",):
+        if isinstance(value, str):
+            items = [s.strip() for s in value.split(",")]
+        elif isinstance(value, (list, tuple)):
+            items = value
+        else:
+            raise ConfigError(f"{where}: expected a list of strings or a comma-separated string, got {value!r}")
+        if not all(isinstance(s, str) for s in items):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(s for s in (x.strip() for x in items) if s)
+    if ftype == "int":
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+        if number < 0:
+            raise ConfigError(f"{where}: expected a non-negative integer, got {number}")
+        return number
+    if ftype == "str":
+        if value is None:
+            return ""
+        if not isinstance(value, (str, int, float)):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    raise AssertionError(f"unhandled config type {ftype} for {key}")
+
+
+def _check_key(key: str, origin: str) -> None:
+    if key in SECRET_ENV or key.lower() in _SECRET_LIKE_KEYS:
+        names = " or ".join(SECRET_ENV.get(key, ("the environment",)))
+        raise ConfigError(f"{key} (from {origin}): secrets are not accepted here; set {names} in the environment")
+    if key not in FIELDS:
+        known = ", ".join(sorted(FIELDS))
+        raise ConfigError(f"{key} (from {origin}): unknown configuration key; known keys: {known}")
+
+
+def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"config file {p}: cannot read it ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"config file {p}: not valid YAML{at}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p}: expected a mapping of key: value at the top level")
+    return data
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None,
+                config_file: str | None = None, cwd: str | None = None) -> Config:
+    """Build the effective Config from the layers. `overrides` keys are Config field names.
+
+    The YAML file is `config_file`, else `SEED_CONFIG` from `environ`, else none. The default storage
+    is `$SEED_HOME/data`, SEED_HOME defaulting to `<cwd>/.seed`.
+    """
+    environ = environ or {}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != [] and v != ()}
+    values: dict[str, Any] = {}
+
+    path = config_file or environ.get("SEED_CONFIG")
+    if path:
+        for key, raw in read_yaml(path).items():
+            _check_key(str(key), f"config file {path}")
+            values[key] = _coerce(key, raw, f"config file {path}")
+    for key in FIELDS:
+        name = env_name(key)
+        if name in environ:
+            values[key] = _coerce(key, environ[name], f"environment {name}")
+    for key, raw in overrides.items():
+        _check_key(key, "command line / run parameters")
+        values[key] = _coerce(key, raw, "command line / run parameters")
+
+    if not values.get("storage"):
+        home = environ.get("SEED_HOME") or Path(cwd or os.getcwd()) / ".seed"
+        values["storage"] = (Path(home) / "data").resolve().as_uri()
+    config = Config(**values)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    s = config.storage
+    if not (s.startswith("file:///") or s.startswith("s3://") or s.startswith("/")):
+        raise ConfigError(f"storage: expected file:///abs/path, an absolute path or s3://bucket/prefix, got {s!r}")
+    if config.max_file_bytes == 0:
+        raise ConfigError("max_file_bytes: must be greater than 0")
+    if config.partitions == 0:
+        raise ConfigError("partitions: must be greater than 0")
+    if config.s3_max_attempts == 0:
+        raise ConfigError("s3_max_attempts: must be at least 1")
+    if config.s3_endpoint_url and not config.s3_endpoint_url.startswith(("http://", "https://")):
+        raise ConfigError(f"s3_endpoint_url: expected http:// or https:// URL, got {config.s3_endpoint_url!r}")
+
+
+def config_from_dict(data: Mapping[str, Any]) -> Config:
+    """Rebuild a Config from `public_dict()` output (e.g. inside a Spark job)."""
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]} (from run spec): unknown configuration key")
+    config = Config(**{k: _coerce(k, v, "run spec") for k, v in data.items()})
+    _validate(config)
+    return config
+
+
+def redact(text: str, secrets: Secrets) -> str:
+    """Replace every secret value in text with ***."""
+    for value in secrets.values():
+        text = text.replace(value, "***")
+    return text

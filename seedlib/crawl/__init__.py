@@ -1,0 +1,180 @@
+"""The crawl stage's logic: one source -> a `repos` row, raw `files` rows and `dropped` rows.
+
+Pure functions over a scratch folder; the Spark entrypoint (spark_jobs/crawl.py) maps `crawl_source`
+over repositories. A repository that cannot be fetched becomes a failed `repos` row, never an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from seedlib import ledger
+from seedlib.config import Config
+from seedlib.crawl import folder, git
+from seedlib.languages import language_of
+from seedlib.sources import FOLDER, Source
+
+STAGE = "crawl"
+LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+BINARY_SNIFF_BYTES = 8000
+
+
+@dataclass
+class CrawlResult:
+    repo: dict
+    files: list[dict] = field(default_factory=list)
+    dropped: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def classify(repo: str, path: str, data: bytes, config: Config) -> tuple[dict | None, dict | None]:
+    """One regular file's bytes -> (files row, None) or (None, ledger row)."""
+    digest = hashlib.sha256(data).hexdigest()
+
+    def dropped(reason: str) -> tuple[None, dict]:
+        return None, ledger.drop(repo, path, digest, STAGE, reason)
+
+    if len(data) > config.max_file_bytes:
+        return dropped(ledger.TOO_LARGE)
+    if data.startswith(LFS_PREFIX) and len(data) < 1024:
+        return dropped(ledger.LFS_POINTER)
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        return dropped(ledger.BINARY)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return dropped(ledger.UNDECODABLE)
+    lang = language_of(path)
+    if lang is None:
+        return dropped(ledger.UNKNOWN_LANGUAGE)
+    if config.languages and lang not in config.languages:
+        return dropped(ledger.LANGUAGE_EXCLUDED)
+    return {"repo": repo, "path": path, "lang": lang, "sha256": digest, "size": len(data), "content": text}, None
+
+
+def _decode_path(raw: bytes) -> tuple[str, bool]:
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace"), False
+
+
+class _Collector:
+    """Applies the per-repository file cap and the path checks shared by git and folder sources."""
+
+    def __init__(self, source: Source, config: Config, result: CrawlResult):
+        self.source, self.config, self.result = source, config, result
+        self.kept_or_seen = 0
+
+    def special(self, raw_path: bytes, reason: str, data: bytes | None) -> None:
+        path, _ = _decode_path(raw_path)
+        digest = hashlib.sha256(data).hexdigest() if data is not None else None
+        self.result.dropped.append(ledger.drop(self.source.repo, path, digest, STAGE, reason))
+
+    def regular(self, raw_path: bytes, data: bytes) -> None:
+        path, ok = _decode_path(raw_path)
+        self.kept_or_seen += 1
+        if not ok:
+            self.special(raw_path, ledger.UNDECODABLE_PATH, data)
+            return
+        if self.kept_or_seen > self.config.max_files_per_repo:
+            self.special(raw_path, ledger.REPO_FILE_CAP, data)
+            return
+        row, drop = classify(self.source.repo, path, data, self.config)
+        if row is not None:
+            self.result.files.append(row)
+        else:
+            self.result.dropped.append(drop)
+
+
+def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector) -> str:
+    gitdir = scratch / "repo.git"
+    git.clone_bare(source.url, gitdir, timeout=config.clone_timeout_s)
+    sha = git.head_sha(gitdir)
+    entries = git.list_tree(gitdir, sha, timeout=config.clone_timeout_s)
+    blobs = [e for e in entries if e.mode != "160000"]
+    for e in entries:
+        if e.mode == "160000":
+            out.special(e.path, ledger.SUBMODULE, None)
+    contents = git.read_blobs(gitdir, [e.sha for e in blobs], timeout=config.clone_timeout_s)
+    for e, (_sha, data) in zip(blobs, contents):
+        if e.mode == "120000":
+            out.special(e.path, ledger.SYMLINK, data)  # the link target, never followed
+        else:
+            out.regular(e.path, data)
+    return sha
+
+
+def _crawl_folder(source: Source, out: _Collector) -> None:
+    root = Path(source.url.removeprefix("file://"))
+    for e in folder.walk(root):
+        if e.is_symlink:
+            out.special(e.path, ledger.SYMLINK, os.readlink(e.abspath))
+            continue
+        try:
+            with open(e.abspath, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            out.special(e.path, ledger.UNREADABLE, None)
+            continue
+        out.regular(e.path, data)
+
+
+def crawl_source(source: Source, config: Config, scratch_root: str | None = None) -> CrawlResult:
+    """Crawl one source. Never raises for bad input: failures become a failed repos row."""
+    started = time.monotonic()
+    result = CrawlResult(repo={"repo": source.repo, "url": source.url, "head_sha": None, "stars": None,
+                               "forks": None, "license": None, "status": "ok", "error": None})
+    scratch = Path(tempfile.mkdtemp(prefix="seed-crawl-", dir=scratch_root))
+    collector = _Collector(source, config, result)
+    try:
+        if source.kind == FOLDER:
+            _crawl_folder(source, collector)
+        else:
+            result.repo["head_sha"] = _crawl_git(source, config, scratch, collector)
+    except (git.GitError, OSError) as e:
+        # The repository as a whole failed: record it, and keep no partial file list for it.
+        result.files.clear()
+        result.dropped.clear()
+        result.repo.update(status="failed", error=str(e) if isinstance(e, git.GitError) else
+                           f"{type(e).__name__}: {e.strerror or e}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def crawl_sources(sources: Iterable[Source], config: Config) -> Iterator[CrawlResult]:
+    for source in sources:
+        yield crawl_source(source, config)
+
+
+def crawl_partition(spec_json: str, partition: int, sources: Iterable[dict]) -> Iterator[dict]:
+    """Crawl one partition's sources and write its parts; yields one metadata row per part written.
+
+    Runs inside a Spark executor (mapPartitionsWithIndex), or directly in a unit test.
+    """
+    import sys
+
+    from seedlib.run import RunSpec
+    from seedlib.stage import PartWriter
+
+    spec = RunSpec.from_json(spec_json)
+    config = spec.load_config()
+    writer = PartWriter(spec.storage(), spec.stage_prefix(STAGE), partition)
+    for item in sorted(sources, key=lambda s: s["repo"]):
+        result = crawl_source(Source(repo=item["repo"], url=item["url"], kind=item["kind"]), config)
+        writer.add("repos", [result.repo])
+        writer.add("files", result.files)
+        writer.add("dropped", result.dropped)
+        status = "ok" if result.repo["status"] == "ok" else f"FAILED ({result.repo['error']})"
+        print(f"[crawl] {item['repo']}: {status}, {len(result.files)} files kept, "
+              f"{len(result.dropped)} dropped ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
+    yield from writer.close().to_pylist()

@@ -1,0 +1,95 @@
+"""The manifest: the publish point of a snapshot, and the only way readers find its data.
+
+`snapshots/dt=D/_MANIFEST.json` is written last, in one PUT, with a compare-and-swap against the
+version that was there when publishing began, so two runs of the same date cannot interleave.
+Dataset paths in it are relative to the manifest's folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from seedlib.run import manifest_key, snapshot_prefix
+from seedlib.storage import PublishConflict, Storage
+
+
+class ManifestError(ValueError):
+    """A manifest is missing required fields or points at nothing."""
+
+
+def build(snapshot: str, code_version: str, config: dict, datasets: dict[str, dict],
+          stages: list[dict], created_at: str | None = None) -> dict:
+    return {
+        "snapshot": snapshot,
+        "created_at": created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version,
+        "config": config,
+        "datasets": datasets,
+        "stages": stages,
+    }
+
+
+def validate(manifest: dict) -> None:
+    for key in ("snapshot", "created_at", "code_version", "config", "datasets", "stages"):
+        if key not in manifest:
+            raise ManifestError(f"manifest: missing field {key!r}")
+    for name, ds in manifest["datasets"].items():
+        if ds.get("format") != "parquet" or not isinstance(ds.get("paths"), list) or "rows" not in ds:
+            raise ManifestError(f"manifest: dataset {name!r} needs format=parquet, paths and rows")
+
+
+def relative_to_manifest(snapshot: str, key: str) -> str:
+    base = snapshot_prefix(snapshot) + "/"
+    if not key.startswith(base):
+        raise ManifestError(f"{key} is outside snapshot folder {base}")
+    return key[len(base):]
+
+
+def publish(storage: Storage, manifest: dict, expected_version: str | None) -> None:
+    """Write the manifest in one conditional PUT; `expected_version` is what was there before."""
+    validate(manifest)
+    key = manifest_key(manifest["snapshot"])
+    data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    try:
+        storage.put_if_version(key, data, expected_version)
+    except PublishConflict:
+        raise PublishConflict(f"snapshot {manifest['snapshot']}: another run published {storage.uri(key)} "
+                              "while this one was publishing; nothing was overwritten. Rerun to publish "
+                              "this run's result.") from None
+
+
+def read(storage: Storage, snapshot: str) -> dict | None:
+    key = manifest_key(snapshot)
+    if not storage.exists(key):
+        return None
+    return storage.read_json(key)
+
+
+def list_snapshots(storage: Storage) -> list[str]:
+    """Dates that have a published manifest, ascending."""
+    dates = []
+    for name in storage.list_dirs("snapshots/"):
+        name = name.rstrip("/")
+        if name.startswith("dt=") and storage.exists(manifest_key(name[3:])):
+            dates.append(name[3:])
+    return sorted(dates)
+
+
+def read_dataset(storage: Storage, snapshot: str, name: str, columns: list[str] | None = None) -> pa.Table:
+    """A published dataset as one table, found through the manifest only."""
+    manifest = read(storage, snapshot)
+    if manifest is None:
+        raise ManifestError(f"snapshot {snapshot}: not published under {storage.root}")
+    if name not in manifest["datasets"]:
+        raise ManifestError(f"snapshot {snapshot}: no dataset {name!r} (has {sorted(manifest['datasets'])})")
+    base = snapshot_prefix(snapshot)
+    keys = [f"{base}/{p}" for p in manifest["datasets"][name]["paths"]]
+    return storage.read_parquet(keys, columns=columns)
+
+
+def summary_rows(manifest: dict) -> list[dict[str, Any]]:
+    return [dict(stage) for stage in manifest["stages"]]

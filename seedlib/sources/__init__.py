@@ -1,0 +1,102 @@
+"""Where repositories come from: SPEC strings -> `Source` records.
+
+SPEC (contract.md): a git URL (`https://github.com/o/r`, `file:///abs/repo`), a local path (a git
+repository or a plain folder), `@FILE` with one SPEC a line, or `github:QUERY` (GitHub search).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from seedlib.config import ConfigError
+
+GIT = "git"        # cloned with git (remote URL or local repository)
+FOLDER = "folder"  # a plain local folder, read as it is on disk
+
+
+@dataclass(frozen=True)
+class Source:
+    repo: str   # stable id: "owner/name" for GitHub, "local/<name>" otherwise
+    url: str    # what we fetch from (credentials stripped)
+    kind: str   # GIT or FOLDER
+
+
+def safe_url(url: str) -> str:
+    """A URL with any user:password@ part removed, fit for logs, errors and datasets."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+_GITHUB = re.compile(r"^https?://github\.com/([^/\s]+)/([^/\s]+?)(?:\.git)?/?$")
+
+
+def parse_spec(spec: str, base_dir: Path | None = None) -> list[Source]:
+    """One SPEC -> sources. Raises ConfigError naming the SPEC when it cannot be used."""
+    spec = spec.strip()
+    base_dir = base_dir or Path.cwd()
+    if not spec:
+        return []
+    if spec.startswith("@"):
+        path = (base_dir / spec[1:]).resolve()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ConfigError(f"sources: cannot read source list {path} ({e.strerror})") from None
+        out: list[Source] = []
+        for line in lines:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                out.extend(parse_spec(line, path.parent))
+        return out
+    if spec.startswith("github:"):
+        raise ConfigError(f"sources: {spec!r}: GitHub search discovery is not available in this version; "
+                          "list repositories by URL instead")
+    m = _GITHUB.match(spec)
+    if m:
+        return [Source(repo=f"{m.group(1)}/{m.group(2)}", url=safe_url(spec), kind=GIT)]
+    if re.match(r"^(https?|ssh|git)://", spec) or re.match(r"^[\w.-]+@[\w.-]+:", spec):
+        name = _basename(urlsplit(spec).path or spec.rsplit(":", 1)[-1])
+        return [Source(repo=f"remote/{name}", url=safe_url(spec), kind=GIT)]
+    if spec.startswith("file://"):
+        path = Path(urlsplit(spec).path)
+    else:
+        path = (base_dir / spec).resolve() if not Path(spec).is_absolute() else Path(spec)
+    if not path.exists():
+        # Not fatal for the run: the crawl records it as a failed repository. Keep it as a git source.
+        return [Source(repo=f"local/{_basename(str(path))}", url=path.as_uri(), kind=GIT)]
+    kind = GIT if _is_git_repo(path) else FOLDER
+    return [Source(repo=f"local/{_basename(str(path))}", url=path.resolve().as_uri(), kind=kind)]
+
+
+def parse_specs(specs: list[str] | tuple[str, ...], base_dir: Path | None = None) -> list[Source]:
+    """All SPECs -> sources, sorted by repo id; ids made unique so two folders named alike both survive."""
+    sources: list[Source] = []
+    for spec in specs:
+        sources.extend(parse_spec(spec, base_dir))
+    seen: dict[str, Source] = {}
+    for s in sources:
+        if s.repo in seen and seen[s.repo].url == s.url:
+            continue  # the same source listed twice
+        if s.repo in seen:
+            digest = hashlib.sha256(s.url.encode()).hexdigest()[:8]
+            s = Source(repo=f"{s.repo}-{digest}", url=s.url, kind=s.kind)
+        seen[s.repo] = s
+    return sorted(seen.values(), key=lambda s: s.repo)
+
+
+def _basename(path: str) -> str:
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return name[:-4] if name.endswith(".git") else (name or "repo")
+
+
+def _is_git_repo(path: Path) -> bool:
+    return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())

@@ -1,0 +1,167 @@
+"""Stage bookkeeping in one place (style.md: "one shape for every stage").
+
+A stage's code only produces rows; this module writes them as Parquet parts, counts what went in, what
+came out and why things were dropped (from the `dropped` rows themselves), times the stage, checks that
+the counts add up, and records the result as `_STAGE.json`, which the manifest's `stages` is built from.
+
+Executors use `PartWriter` inside a partition function; the driver uses `StageRecorder` around the stage.
+A stage whose `_STAGE.json` exists is complete: a retried task skips it (resume inside a run).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+
+from seedlib import datasets
+from seedlib.storage import Storage
+
+STAGE_FILE = "_STAGE.json"
+FAILED_FILE = "_FAILED.json"
+
+# What a partition function yields back to the driver: one row per part file written.
+PARTS_SCHEMA = pa.schema([
+    ("dataset", pa.string()),
+    ("key", pa.string()),
+    ("rows", pa.int64()),
+    ("counts", pa.string()),  # JSON {reason: n} for dropped, {status: n} for repos, {} otherwise
+])
+
+
+class StageError(RuntimeError):
+    """A stage's bookkeeping does not add up, or its inputs are missing."""
+
+
+@dataclass
+class StageReport:
+    name: str
+    rows_in: int = 0
+    rows_out: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    input: str | None = None          # the stage whose `files` this stage read
+    datasets: dict[str, dict] = field(default_factory=dict)  # name -> {"paths": [keys], "rows": n}
+    details: dict[str, dict] = field(default_factory=dict)   # e.g. {"repos": {"ok": 3, "failed": 1}}
+
+    def manifest_entry(self) -> dict:
+        return {"name": self.name, "rows_in": self.rows_in, "rows_out": self.rows_out,
+                "dropped": dict(sorted(self.dropped.items())), "seconds": round(self.seconds, 3),
+                **({"details": self.details} if self.details else {})}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "StageReport":
+        return cls(**data)
+
+
+class PartWriter:
+    """Writes one partition's rows of each dataset as `part-PPPPP-SSSS.parquet` (sorted, deterministic).
+
+    Rows are buffered per dataset and flushed every `rows_per_part` rows, so memory stays bounded.
+    """
+
+    def __init__(self, storage: Storage, stage_prefix: str, partition: int, rows_per_part: int = 20_000):
+        self.storage, self.prefix, self.partition = storage, stage_prefix, partition
+        self.rows_per_part = rows_per_part
+        self.buffers: dict[str, list[dict]] = {}
+        self.seq: Counter[str] = Counter()
+        self.written: list[dict] = []
+
+    def add(self, dataset: str, rows: Iterable[dict]) -> None:
+        buf = self.buffers.setdefault(dataset, [])
+        buf.extend(rows)
+        if len(buf) >= self.rows_per_part:
+            self._flush(dataset)
+
+    def _flush(self, dataset: str) -> None:
+        rows = self.buffers.pop(dataset, [])
+        if not rows:
+            return
+        table = datasets.table(dataset, rows)
+        key = f"{self.prefix}/{dataset}/part-{self.partition:05d}-{self.seq[dataset]:04d}.parquet"
+        self.seq[dataset] += 1
+        self.storage.write_parquet(key, table)
+        self.written.append({"dataset": dataset, "key": key, "rows": table.num_rows,
+                             "counts": json.dumps(_counts(dataset, table), sort_keys=True)})
+
+    def close(self) -> pa.RecordBatch:
+        for dataset in sorted(self.buffers):
+            self._flush(dataset)
+        return pa.RecordBatch.from_pylist(self.written, schema=PARTS_SCHEMA)
+
+
+def _counts(dataset: str, table: pa.Table) -> dict[str, int]:
+    column = {"dropped": "reason", "repos": "status"}.get(dataset)
+    if column is None:
+        return {}
+    return dict(Counter(table.column(column).to_pylist()))
+
+
+class StageRecorder:
+    """Driver-side life of one stage in one run: skip if done, reset partial output, record the report."""
+
+    def __init__(self, storage: Storage, stage_prefix: str, name: str, input_stage: str | None = None):
+        self.storage, self.prefix, self.name, self.input = storage, stage_prefix, name, input_stage
+        self.started = time.monotonic()
+
+    def done(self) -> StageReport | None:
+        key = f"{self.prefix}/{STAGE_FILE}"
+        return StageReport.from_dict(self.storage.read_json(key)) if self.storage.exists(key) else None
+
+    def reset(self) -> None:
+        """Remove what an interrupted attempt left, so parts from two attempts never mix."""
+        self.storage.delete_prefix(self.prefix + "/")
+        self.started = time.monotonic()
+
+    def finish(self, parts: Iterable[dict], rows_in: int | None = None,
+               details: dict[str, dict] | None = None) -> StageReport:
+        """Build, check and record the report from the parts the partitions wrote.
+
+        rows_in: for stages that read `files` from an earlier stage, the number of input rows; for a
+        source stage (crawl) None, meaning "everything the stage saw" = files + dropped.
+        """
+        report = StageReport(name=self.name, input=self.input, details=dict(details or {}))
+        dropped: Counter[str] = Counter()
+        by_dataset: dict[str, list[tuple[str, int]]] = {}
+        for part in parts:
+            by_dataset.setdefault(part["dataset"], []).append((part["key"], int(part["rows"])))
+            counts = json.loads(part["counts"] or "{}")
+            if part["dataset"] == "dropped":
+                dropped.update(counts)
+            elif part["dataset"] == "repos":
+                report.details.setdefault("repos", {})
+                for status, n in counts.items():
+                    report.details["repos"][status] = report.details["repos"].get(status, 0) + n
+        for name in set(by_dataset) | {"files", "dropped"}:
+            entries = sorted(by_dataset.get(name, []))
+            report.datasets[name] = {"paths": [k for k, _ in entries], "rows": sum(n for _, n in entries)}
+        report.dropped = dict(sorted(dropped.items()))
+        report.rows_out = report.datasets["files"]["rows"]
+        n_dropped = report.datasets["dropped"]["rows"]
+        report.rows_in = report.rows_out + n_dropped if rows_in is None else rows_in
+        if report.rows_in != report.rows_out + n_dropped or sum(dropped.values()) != n_dropped:
+            raise StageError(f"stage {self.name}: counts do not add up: {report.rows_in} in, "
+                             f"{report.rows_out} out, {n_dropped} dropped")
+        report.seconds = time.monotonic() - self.started
+        self.storage.write_json(f"{self.prefix}/{STAGE_FILE}", asdict(report))
+        return report
+
+    def fail(self, message: str) -> None:
+        """Leave the reason where `seed run` can show it (the task log has the details)."""
+        self.storage.write_json(f"{self.prefix}/{FAILED_FILE}", {"stage": self.name, "error": message})
+
+
+def read_report(storage: Storage, stage_prefix: str) -> StageReport:
+    key = f"{stage_prefix}/{STAGE_FILE}"
+    if not storage.exists(key):
+        raise StageError(f"stage output {storage.uri(key)} is missing: the stage did not finish")
+    return StageReport.from_dict(storage.read_json(key))
+
+
+def iter_parts(batches: Iterable[pa.RecordBatch]) -> Iterator[dict]:
+    for batch in batches:
+        yield from batch.to_pylist()

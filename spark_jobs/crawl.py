@@ -1,0 +1,23 @@
+"""Spark entrypoint of the crawl stage: repositories are spread over partitions, each partition crawls
+its repositories with `seedlib.crawl.crawl_partition` and writes its own Parquet parts."""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+
+from seedlib.crawl import crawl_partition
+from seedlib.run import read_sources
+from seedlib.spark import run_stage
+
+
+def body(spark, spec, storage):
+    sources = read_sources(spec, storage)
+    slices = max(1, min(len(sources), spec.load_config().partitions))
+    rdd = spark.sparkContext.parallelize(sources, slices)
+    parts = rdd.mapPartitionsWithIndex(partial(crawl_partition, spec.to_json())).collect()
+    return parts, None, {}
+
+
+if __name__ == "__main__":
+    sys.exit(run_stage("crawl", body))
