@@ -1,0 +1,46 @@
+"""Shared test setup: one embedded Airflow home, one Spark session and one S3 server per test run.
+
+Airflow reads its configuration when first imported, so the embedded environment is applied here, at
+import time, before any test module can import airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from seedlib import embedded
+
+pytest_plugins = ["tests.s3"]
+
+_HOME = Path(tempfile.mkdtemp(prefix="seed-tests-"))
+embedded.apply(embedded.environment(os.environ, home=_HOME, spark_master="local[2]"))
+# Tests pass their own storage; never write into the developer's ./.seed.
+for _key in [k for k in os.environ if k.startswith("SEED_") and k != "SEED_HOME"]:
+    del os.environ[_key]
+
+
+@pytest.fixture(scope="session")
+def seed_home() -> Path:
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A fresh embedded metadata DB for this test run."""
+    from airflow.utils import db
+
+    db.resetdb()
+    yield
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from seedlib.spark import session
+
+    s = session("seed-tests", master="local[2]", partitions=2)
+    yield s
+    s.stop()
