@@ -35,7 +35,8 @@ def spark_stage(name: str) -> SparkSubmitOperator:
         application_args=["--run-spec", RUN_SPEC],
         conn_id=SPARK_CONN,
         name=f"seed-{name}",
-        conf={"spark.ui.enabled": "false"},
+        conf={"spark.ui.enabled": "false",
+              "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{JOBS / 'log4j2.properties'}"},
         verbose=False,
     )
 

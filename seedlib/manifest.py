@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from seedlib import datasets
 from seedlib.run import manifest_key, snapshot_prefix
 from seedlib.storage import PublishConflict, Storage
 
@@ -88,6 +89,9 @@ def read_dataset(storage: Storage, snapshot: str, name: str, columns: list[str] 
         raise ManifestError(f"snapshot {snapshot}: no dataset {name!r} (has {sorted(manifest['datasets'])})")
     base = snapshot_prefix(snapshot)
     keys = [f"{base}/{p}" for p in manifest["datasets"][name]["paths"]]
+    if not keys:  # an empty dataset has no parts
+        schema = datasets.SCHEMAS[name]
+        return (schema if columns is None else pa.schema([schema.field(c) for c in columns])).empty_table()
     return storage.read_parquet(keys, columns=columns)
 
 

@@ -82,7 +82,7 @@ def run_helm(*args: str) -> str:
         "KUBECONFIG": str(home / "no-kubeconfig"),
     }
     proc = subprocess.run(
-        [str(helm_binary()), *args], capture_output=True, text=True, env=env, timeout=120
+        [str(helm_binary()), *args], check=False, capture_output=True, text=True, env=env, timeout=120
     )
     if proc.returncode != 0:
         raise HelmError(f"helm {' '.join(args[:2])} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}")

@@ -361,3 +361,20 @@ def test_s3_unreachable_endpoint_and_missing_bucket(s3_server):
         missing.read_parquet(["k"])
     assert "s3://no-such-bucket/p/k" in str(e.value)
     assert secret not in _all_text(e.value)
+
+
+def test_local_lock_file_blocks_a_second_writer_and_stays_hidden(tmp_path):
+    store = open_storage(str(tmp_path))
+    store.write_bytes("m/_MANIFEST.json", b"old")
+    lock = tmp_path / "m" / ".~_MANIFEST.json.lock"
+    lock.write_bytes(b"")  # as held by a writer in the middle of its compare-and-swap
+    with pytest.raises(PublishConflict) as e:
+        store.put_if_version("m/_MANIFEST.json", b"new", store.version("m/_MANIFEST.json"))
+    assert str(lock) in str(e.value)
+    assert store.read_bytes("m/_MANIFEST.json") == b"old"
+    assert lock.exists()  # not ours: left alone
+    assert store.list() == ["m/_MANIFEST.json"]
+    lock.unlink()
+    store.put_if_version("m/_MANIFEST.json", b"new", store.version("m/_MANIFEST.json"))
+    assert store.read_bytes("m/_MANIFEST.json") == b"new"
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["_MANIFEST.json"]

@@ -1,0 +1,156 @@
+"""The real seed_snapshot DAG run end to end with dag.test(): Airflow on SQLite, spark-submit local[2].
+
+Slow (each run starts Spark): a handful of runs share the embedded Airflow DB of this test session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from seedlib import manifest
+from seedlib.config import load_config
+from seedlib.run import manifest_key, snapshot_prefix, storage_for
+from tests.repos import make_repo
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "ghp_" + "Zq9" * 12  # looks like a GitHub token; must never show up anywhere
+DATE = "2026-03-04"
+SHARED = "def shared(x):\n    return x * 2\n"
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> list[str]:
+    base = tmp_path_factory.mktemp("sources")
+    alpha = make_repo(base / "alpha", {
+        "app.py": "import os\n\nprint(os.getcwd())\n",
+        "lib/shared.py": SHARED,
+        "lib/native.c": "int add(int a, int b) { return a + b; }\n",
+        "blob.py": b"\x00\x00binary\x00",
+        "README.md": "# alpha\n",
+        "NOTICE": "no extension\n",
+    })
+    beta = make_repo(base / "beta", {"shared.py": SHARED, "Main.java": "class Main {}\n"})
+    plain = base / "plain"
+    plain.mkdir()
+    (plain / "tool.sh").write_text("#!/bin/sh\necho hi\n")
+    (plain / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    return [str(alpha), str(beta), str(plain), str(base / "does-not-exist")]
+
+
+def run_dag(conf: dict) -> "dagrun.RunOutcome":  # noqa: F821
+    from seedlib import dagrun
+
+    return dagrun.run_once(conf)
+
+
+def published(storage, name):
+    return manifest.read_dataset(storage, DATE, name)
+
+
+def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeypatch, capfd, seed_home):
+    monkeypatch.setenv("SEED_GITHUB_TOKEN", TOKEN)
+    storage_uri = (tmp_path / "data").as_uri()
+    outcome = run_dag({"snapshot_date": DATE, "sources": sources, "storage": storage_uri})
+    assert outcome.state == "success", outcome.failed_tasks
+    storage = storage_for(load_config({"storage": storage_uri}, {}))
+    m = manifest.read(storage, DATE)
+
+    # Exact counts: 6 + 2 + 2 files seen in three repositories; the missing one is a failed repo.
+    assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
+        ("crawl", 10, 7, {"binary": 2, "unknown_language": 1})]
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 7, "dropped": 3}
+    files = published(storage, "files")
+    assert sorted(zip(files.column("repo").to_pylist(), files.column("path").to_pylist(),
+                      files.column("lang").to_pylist())) == [
+        ("local/alpha", "README.md", "Markdown"), ("local/alpha", "app.py", "Python"),
+        ("local/alpha", "lib/native.c", "C"), ("local/alpha", "lib/shared.py", "Python"),
+        ("local/beta", "Main.java", "Java"), ("local/beta", "shared.py", "Python"),
+        ("local/plain", "tool.sh", "Shell")]
+    shared = [r for r in files.to_pylist() if r["path"].endswith("shared.py")]
+    assert {r["sha256"] for r in shared} == {hashlib.sha256(SHARED.encode()).hexdigest()}
+    assert shared[0]["content"] == SHARED
+    dropped = published(storage, "dropped").to_pylist()
+    assert sorted((d["repo"], d["path"], d["reason"]) for d in dropped) == [
+        ("local/alpha", "NOTICE", "unknown_language"), ("local/alpha", "blob.py", "binary"),
+        ("local/plain", "image.png", "binary")]
+    repos = {r["repo"]: r for r in published(storage, "repos").to_pylist()}
+    assert repos["local/does-not-exist"]["status"] == "failed" and repos["local/does-not-exist"]["error"]
+    assert repos["local/alpha"]["status"] == "ok" and len(repos["local/alpha"]["head_sha"]) == 40
+    assert m["config"]["sources"] == sources and "github_token" not in m["config"]
+
+    # The secret appears nowhere: not in what was printed, not in any file the run wrote.
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err
+    for root in (tmp_path / "data", seed_home / "airflow"):
+        for path in Path(root).rglob("*"):
+            if path.is_file():
+                assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_path):
+    storage_uri = (tmp_path / "data").as_uri()
+    storage = storage_for(load_config({"storage": storage_uri}, {}))
+    conf = {"snapshot_date": DATE, "sources": sources, "storage": storage_uri}
+    assert run_dag(conf).state == "success"
+    first = manifest.read(storage, DATE)
+    assert run_dag(conf).state == "success"
+    second = manifest.read(storage, DATE)
+    assert first["datasets"]["files"]["paths"] != second["datasets"]["files"]["paths"]  # a new run prefix
+    for name in ("files", "dropped", "repos"):
+        a = [storage.read_bytes(f"{snapshot_prefix(DATE)}/{p}") for p in first["datasets"][name]["paths"]]
+        b = [storage.read_bytes(f"{snapshot_prefix(DATE)}/{p}") for p in second["datasets"][name]["paths"]]
+        assert a == b, name
+    assert [s | {"seconds": 0} for s in first["stages"]] == [s | {"seconds": 0} for s in second["stages"]]
+
+
+def test_run_killed_before_publish_leaves_previous_publication(airflow_db, sources, tmp_path):
+    from seedlib import cleanup, dagrun
+
+    storage_uri = (tmp_path / "data").as_uri()
+    storage = storage_for(load_config({"storage": storage_uri}, {}))
+    assert run_dag({"snapshot_date": DATE, "sources": sources[:1], "storage": storage_uri}).state == "success"
+    before = storage.read_bytes(manifest_key(DATE))
+
+    # A second run does all its work but never publishes (as if killed right before publish).
+    dag = dagrun.load_dag()
+    dag.test(run_conf={"snapshot_date": DATE, "sources": sources, "storage": storage_uri},
+             mark_success_pattern="publish")
+    assert storage.read_bytes(manifest_key(DATE)) == before
+    assert published(storage, "repos").num_rows == 1
+    runs = storage.list_dirs(f"{snapshot_prefix(DATE)}/runs/")
+    assert len(runs) == 2
+
+    # gc deletes the unpublished run and keeps the published one.
+    garbage = cleanup.find_garbage(storage, older_than_hours=0)
+    assert len(garbage) == 1
+    cleanup.collect(storage, garbage)
+    assert len(storage.list_dirs(f"{snapshot_prefix(DATE)}/runs/")) == 1
+    assert published(storage, "files").num_rows == 4
+
+
+def test_bad_source_fails_the_run_fast_and_publishes_nothing(airflow_db, tmp_path):
+    storage_uri = (tmp_path / "data").as_uri()
+    outcome = run_dag({"snapshot_date": DATE, "sources": ["github:language:python"], "storage": storage_uri})
+    assert outcome.state == "failed"
+    assert "prepare" in outcome.failed_tasks
+    storage = storage_for(load_config({"storage": storage_uri}, {}))
+    assert manifest.list_snapshots(storage) == []
+
+
+def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch):
+    uri, settings = s3_root
+    monkeypatch.setenv("SEED_S3_ENDPOINT_URL", settings.endpoint_url)
+    outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": uri})
+    assert outcome.state == "success", outcome.failed_tasks
+    storage = storage_for(load_config({"storage": uri}, {"SEED_S3_ENDPOINT_URL": settings.endpoint_url}))
+    assert storage.root.startswith("s3://")
+    m = manifest.read(storage, DATE)
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 6, "dropped": 2}
+    assert published(storage, "files").num_rows == 6
+    assert m["config"]["s3_endpoint_url"] == settings.endpoint_url
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] not in storage.read_bytes(manifest_key(DATE)).decode()
