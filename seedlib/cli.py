@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from seedlib import cleanup, embedded, manifest
 from seedlib.config import FIELDS, ConfigError, Secrets, load_config, redact
 from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
+from seedlib.sources import parse_specs
 from seedlib.stage import FAILED_FILE
 from seedlib.storage import StorageError
 
@@ -86,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     # Validate everything we can before starting Airflow, so bad input fails in a second.
     config = load_config(_overrides(args), environ, args.config)
+    parse_specs(config.sources)
     conf: dict[str, Any] = {k: v for k, v in _overrides(args).items() if v}
     if args.date:
         conf["snapshot_date"] = parse_snapshot_date(args.date, "--date")

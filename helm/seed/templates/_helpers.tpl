@@ -1,0 +1,336 @@
+{{/* Names ---------------------------------------------------------------- */}}
+
+{{- define "seed.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "seed.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "seed.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "seed.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "seed.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "seed.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "seed.sparkServiceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- printf "%s-spark" (include "seed.fullname" .) }}
+{{- else }}
+{{- include "seed.serviceAccountName" . }}
+{{- end }}
+{{- end }}
+
+{{/* Labels: pass (dict "ctx" $ "component" "scheduler") -------------------- */}}
+
+{{- define "seed.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "seed.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+{{- end }}
+
+{{- define "seed.labels" -}}
+helm.sh/chart: {{ include "seed.chart" .ctx }}
+{{ include "seed.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: {{ include "seed.name" .ctx }}
+{{- end }}
+
+{{/* Metadata DB: which Secret/key holds the SQLAlchemy URL ---------------- */}}
+
+{{- define "seed.metadataSecretName" -}}
+{{- if .Values.postgresql.enabled }}
+{{- default (printf "%s-metadata" (include "seed.fullname" .)) .Values.postgresql.auth.existingSecret }}
+{{- else }}
+{{- required "postgresql.enabled=false needs externalDatabase.existingSecret: a Secret holding the SQLAlchemy URL" .Values.externalDatabase.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "seed.metadataSecretKey" -}}
+{{- if .Values.postgresql.enabled }}connection{{ else }}{{ .Values.externalDatabase.key }}{{ end }}
+{{- end }}
+
+{{- define "seed.airflowSecretName" -}}
+{{- default (printf "%s-airflow" (include "seed.fullname" .)) .Values.airflow.existingSecret }}
+{{- end }}
+
+{{/* Spark ------------------------------------------------------------------ */}}
+
+{{- define "seed.sparkMaster" -}}
+{{- $m := .Values.spark.master | default "" }}
+{{- if eq $m "" }}k8s://https://kubernetes.default.svc:443
+{{- else if eq $m "local" }}local[*]
+{{- else }}{{ $m }}
+{{- end }}
+{{- end }}
+
+{{- define "seed.sparkOnK8s" -}}
+{{- if hasPrefix "k8s://" (include "seed.sparkMaster" .) }}true{{ end }}
+{{- end }}
+
+{{- define "seed.sparkDeployMode" -}}
+{{- if .Values.spark.deployMode }}{{ .Values.spark.deployMode }}
+{{- else if include "seed.sparkOnK8s" . }}cluster
+{{- else }}client
+{{- end }}
+{{- end }}
+
+{{- define "seed.sparkImage" -}}
+{{- default (include "seed.image" .) .Values.spark.image }}
+{{- end }}
+
+{{/* The Airflow connection spark_local, as AIRFLOW_CONN_SPARK_LOCAL JSON (no secrets in it). */}}
+{{- define "seed.sparkConnection" -}}
+{{- $extra := dict "deploy-mode" (include "seed.sparkDeployMode" .) }}
+{{- if include "seed.sparkOnK8s" . }}
+{{- $_ := set $extra "namespace" .Release.Namespace }}
+{{- $_ := set $extra "image" (include "seed.sparkImage" .) }}
+{{- $_ := set $extra "serviceAccount" (include "seed.sparkServiceAccountName" .) }}
+{{- end }}
+{{- dict "conn_type" "spark" "host" (include "seed.sparkMaster" .) "extra" $extra | toJson }}
+{{- end }}
+
+{{/* envFrom shared by Airflow containers and Spark/GPU pods: SEED_* and the credentials Secret. */}}
+{{- define "seed.envFrom" -}}
+- configMapRef:
+    name: {{ include "seed.fullname" . }}-config
+{{- with .Values.secrets.existingSecret }}
+- secretRef:
+    name: {{ . }}
+    optional: true
+{{- end }}
+{{- end }}
+
+{{/* The metadata DB URL, always from a Secret. */}}
+{{- define "seed.sqlAlchemyConnEnv" -}}
+- name: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "seed.metadataSecretName" . }}
+      key: {{ include "seed.metadataSecretKey" . }}
+{{- end }}
+
+{{/* Environment of every Airflow component. */}}
+{{- define "seed.airflowEnv" -}}
+- name: AIRFLOW_HOME
+  value: {{ .Values.airflow.home | quote }}
+- name: AIRFLOW__CORE__EXECUTOR
+  value: {{ .Values.airflow.executor | quote }}
+- name: AIRFLOW__CORE__DAGS_FOLDER
+  value: {{ .Values.airflow.dagsFolder | quote }}
+- name: AIRFLOW__CORE__LOAD_EXAMPLES
+  value: "False"
+- name: AIRFLOW__CORE__EXECUTION_API_SERVER_URL
+  value: {{ printf "http://%s-api-server:%v/execution/" (include "seed.fullname" .) .Values.apiServer.service.port | quote }}
+# Task logs are fetched from the scheduler pod's log server by IP (pod names don't resolve).
+- name: AIRFLOW__CORE__HOSTNAME_CALLABLE
+  value: airflow.utils.net.get_host_ip_address
+- name: AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS
+  value: {{ .Values.airflow.simpleAuthManagerUsers | quote }}
+- name: AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK
+  value: "True"
+{{ include "seed.sqlAlchemyConnEnv" . }}
+- name: AIRFLOW__CORE__FERNET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "seed.airflowSecretName" . }}
+      key: fernet-key
+- name: AIRFLOW__API_AUTH__JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "seed.airflowSecretName" . }}
+      key: jwt-secret
+- name: AIRFLOW__API__SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "seed.airflowSecretName" . }}
+      key: api-secret-key
+- name: AIRFLOW_CONN_SPARK_LOCAL
+  value: {{ include "seed.sparkConnection" . | quote }}
+- name: SPARK_CONF_DIR
+  value: /opt/seed/spark-conf
+- name: SEED_GPU_POD_TEMPLATE
+  value: /opt/seed/k8s/gpu-pod-template.yaml
+{{- with .Values.airflow.extraEnv }}
+{{ include "seed.stringEnv" . }}
+{{- end }}
+{{- end }}
+
+{{/* An EnvVar list with every literal value as a string (--set turns 8 into a number). */}}
+{{- define "seed.stringEnv" -}}
+{{- $out := list }}
+{{- range . }}
+{{- $e := deepCopy . }}
+{{- if hasKey $e "value" }}{{ $_ := set $e "value" (toString $e.value) }}{{ end }}
+{{- $out = append $out $e }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* A map with every value as a string (nodeSelector: --set ...=true gives a boolean). */}}
+{{- define "seed.stringMap" -}}
+{{- $out := dict }}
+{{- range $k, $v := . }}{{ $_ := set $out $k (toString $v) }}{{ end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* Volumes and mounts of every Airflow component. */}}
+{{- define "seed.airflowVolumes" -}}
+- name: logs
+  emptyDir: {}
+- name: spark-conf
+  configMap:
+    name: {{ include "seed.fullname" . }}-spark
+- name: gpu-pod-template
+  configMap:
+    name: {{ include "seed.fullname" . }}-gpu
+{{- end }}
+
+{{- define "seed.airflowVolumeMounts" -}}
+- name: logs
+  mountPath: {{ printf "%s/logs" .Values.airflow.home }}
+- name: spark-conf
+  mountPath: /opt/seed/spark-conf
+  readOnly: true
+- name: gpu-pod-template
+  mountPath: /opt/seed/k8s
+  readOnly: true
+{{- end }}
+
+{{/* Restart pods when their non-secret configuration changes. */}}
+{{- define "seed.configChecksums" -}}
+checksum/seed-config: {{ include (print .Template.BasePath "/configmap-seed.yaml") . | sha256sum }}
+checksum/spark-config: {{ include (print .Template.BasePath "/configmap-spark.yaml") . | sha256sum }}
+checksum/gpu-config: {{ include (print .Template.BasePath "/configmap-gpu.yaml") . | sha256sum }}
+{{- end }}
+
+{{/* Waits until `airflow db migrate` has run (the hook Job may run after the pods start). */}}
+{{- define "seed.waitForMigrations" -}}
+- name: wait-for-airflow-migrations
+  image: {{ include "seed.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["airflow", "db", "check-migrations", "--migration-wait-timeout=60"]
+  env:
+    {{- include "seed.airflowEnv" . | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+  resources:
+    requests: {cpu: 50m, memory: 256Mi}
+    limits: {memory: 1Gi}
+{{- end }}
+
+{{/*
+One Airflow component Deployment. Call with
+(dict "ctx" $ "component" "scheduler" "values" .Values.scheduler "automountToken" true "ports" list "probes" yaml "extraVolumes" list "extraMounts" list "extraInit" list)
+*/}}
+{{- define "seed.airflowDeployment" -}}
+{{- $ctx := .ctx }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "seed.fullname" $ctx }}-{{ .component }}
+  namespace: {{ $ctx.Release.Namespace }}
+  labels:
+    {{- include "seed.labels" (dict "ctx" $ctx "component" .component) | nindent 4 }}
+spec:
+  replicas: {{ .values.replicas }}
+  {{- if eq .component "scheduler" }}
+  strategy:
+    type: Recreate
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "seed.selectorLabels" (dict "ctx" $ctx "component" .component) | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "seed.labels" (dict "ctx" $ctx "component" .component) | nindent 8 }}
+      annotations:
+        {{- include "seed.configChecksums" $ctx | nindent 8 }}
+        {{- with $ctx.Values.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ include "seed.serviceAccountName" $ctx }}
+      automountServiceAccountToken: {{ .automountToken }}
+      {{- with $ctx.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- toYaml $ctx.Values.podSecurityContext | nindent 8 }}
+      initContainers:
+        {{- include "seed.waitForMigrations" $ctx | nindent 8 }}
+        {{- with .extraInit }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      containers:
+        - name: {{ .component }}
+          image: {{ include "seed.image" $ctx }}
+          imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
+          command: ["airflow"]
+          args: [{{ .component | quote }}]
+          envFrom:
+            {{- include "seed.envFrom" $ctx | nindent 12 }}
+          env:
+            {{- include "seed.airflowEnv" $ctx | nindent 12 }}
+            {{- with .extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          {{- with .ports }}
+          ports:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .probes }}
+          {{- . | nindent 10 }}
+          {{- end }}
+          resources:
+            {{- toYaml .values.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $ctx.Values.securityContext | nindent 12 }}
+          volumeMounts:
+            {{- include "seed.airflowVolumeMounts" $ctx | nindent 12 }}
+            {{- with .extraMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+      volumes:
+        {{- include "seed.airflowVolumes" $ctx | nindent 8 }}
+        {{- with .extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- with $ctx.Values.nodeSelector }}
+      nodeSelector:
+        {{- include "seed.stringMap" . | nindent 8 }}
+      {{- end }}
+      {{- with $ctx.Values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $ctx.Values.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}

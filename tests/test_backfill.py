@@ -1,0 +1,106 @@
+"""`seed ui` starts a real Airflow (api-server, scheduler, dag-processor, triggerer on SQLite); a backfill
+created with `airflow backfill create` over two dates publishes two snapshots. The README documents the
+same commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from seedlib import embedded
+from tests.repos import make_repo
+from tests.test_cli import user_env
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"seed ui exited ({proc.returncode}) while waiting for {what}:\n"
+                                 + log.read_text()[-4000:])
+        try:
+            if predicate():
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(2)
+    raise AssertionError(f"timed out waiting for {what}:\n" + log.read_text()[-4000:])
+
+
+def test_backfill_two_dates_publishes_two_snapshots(tmp_path):
+    repo = make_repo(tmp_path / "src" / "tiny", {"a.py": "a = 1\n", "b.py": "b = 2\n"})
+    work = tmp_path / "work"
+    work.mkdir()
+    port = free_port()
+    env = user_env(SEED_SOURCES=str(repo),
+                   AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+                   AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()))
+    log = tmp_path / "ui.log"
+    with open(log, "w") as out:
+        ui = subprocess.Popen([str(BIN / "seed"), "ui", "--port", str(port)], cwd=work, env=env,
+                              stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    # The same environment `seed ui` gives Airflow, for the airflow CLI calls below.
+    airflow_env = embedded.environment(env, home=work / ".seed", api_port=port)
+    try:
+        health = f"http://127.0.0.1:{port}/api/v2/monitor/health"
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(health, timeout=5) as r:
+                body = json.load(r)
+            return all(body[c]["status"] == "healthy" for c in ("metadatabase", "scheduler", "dag_processor"))
+
+        wait_for(healthy, 180, "Airflow to be healthy", ui, log)
+
+        def airflow(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([str(BIN / "airflow"), *args], env=airflow_env, cwd=work,
+                                  capture_output=True, text=True, timeout=120)
+
+        wait_for(lambda: airflow("dags", "unpause", "seed_snapshot").returncode == 0, 120,
+                 "the DAG to be parsed and unpaused", ui, log)
+        # Snapshot dates 2026-05-01 and 2026-05-02: runs whose logical date lies in [from, to).
+        created = airflow("backfill", "create", "--dag-id", "seed_snapshot",
+                          "--from-date", "2026-05-01", "--to-date", "2026-05-03")
+        assert created.returncode == 0, created.stderr[-3000:]
+
+        data = work / ".seed" / "data" / "snapshots"
+        wanted = [data / f"dt={d}" / "_MANIFEST.json" for d in ("2026-05-01", "2026-05-02")]
+        wait_for(lambda: all(p.is_file() for p in wanted), 420, "two backfilled snapshots", ui, log)
+        for path in wanted:
+            m = json.loads(path.read_text())
+            assert m["datasets"]["files"]["rows"] == 2
+            assert m["stages"][0]["name"] == "crawl"
+    finally:
+        stop_group(ui)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop `seed ui` and everything Airflow started under it (they share its process group)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
