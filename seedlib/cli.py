@@ -2,6 +2,7 @@
 
     seed run     run the nightly DAG `seed_snapshot` end to end, in this process, through Airflow
     seed ui      Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1 with our DAGs
+    seed airflow the airflow CLI against the same embedded deployment (unpause, backfill create, ...)
     seed status  published snapshots with per-stage counts
     seed gc      delete unpublished run prefixes older than a grace period
 """
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=8080, help="API server / UI port (default 8080)")
     _config_flags(ui)
 
+    af = sub.add_parser("airflow", help="run the airflow CLI against the embedded deployment",
+                        description="Runs `airflow ARGS...` with the same environment `seed ui` uses, e.g. "
+                                    "`seed airflow dags unpause seed_snapshot` or `seed airflow backfill create "
+                                    "--dag-id seed_snapshot --from-date 2026-05-01 --to-date 2026-05-03`.")
+    af.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the airflow command")
+
     status = sub.add_parser("status", help="list published snapshots with per-stage counts")
     status.add_argument("--date", metavar="YYYY-MM-DD", help="only this snapshot, with stage details")
     _config_flags(status)
@@ -68,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     secrets = Secrets.from_env(os.environ)
     try:
-        return {"run": cmd_run, "ui": cmd_ui, "status": cmd_status, "gc": cmd_gc}[args.command](args)
+        commands = {"run": cmd_run, "ui": cmd_ui, "airflow": cmd_airflow, "status": cmd_status, "gc": cmd_gc}
+        return commands[args.command](args)
     except (ConfigError, StorageError) as e:
         print(f"seed {args.command}: error: {redact(str(e), secrets)}", file=sys.stderr)
         return 2
@@ -144,6 +152,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return subprocess.run([airflow, "standalone"], env=env).returncode
     except KeyboardInterrupt:
         return 0
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    environ = dict(os.environ)
+    env = embedded.environment(environ, home=embedded.seed_home(environ))
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    return subprocess.run([airflow, *args.args], env=env).returncode
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from seedlib import embedded
 from tests.repos import make_repo
 from tests.test_cli import user_env
 
@@ -57,8 +56,6 @@ def test_backfill_two_dates_publishes_two_snapshots(tmp_path):
     with open(log, "w") as out:
         ui = subprocess.Popen([str(BIN / "seed"), "ui", "--port", str(port)], cwd=work, env=env,
                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    # The same environment `seed ui` gives Airflow, for the airflow CLI calls below.
-    airflow_env = embedded.environment(env, home=work / ".seed", api_port=port)
     try:
         health = f"http://127.0.0.1:{port}/api/v2/monitor/health"
 
@@ -69,8 +66,8 @@ def test_backfill_two_dates_publishes_two_snapshots(tmp_path):
 
         wait_for(healthy, 180, "Airflow to be healthy", ui, log)
 
-        def airflow(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run([str(BIN / "airflow"), *args], env=airflow_env, cwd=work,
+        def airflow(*args: str) -> subprocess.CompletedProcess:  # as the README says: `seed airflow ...`
+            return subprocess.run([str(BIN / "seed"), "airflow", *args], env=env, cwd=work,
                                   capture_output=True, text=True, timeout=120)
 
         wait_for(lambda: airflow("dags", "unpause", "seed_snapshot").returncode == 0, 120,

@@ -31,7 +31,7 @@ def seed(*args: str, cwd: Path, env: dict | None = None, timeout: int = 300) -> 
 def test_help_lists_commands(tmp_path):
     out = seed("--help", cwd=tmp_path)
     assert out.returncode == 0
-    for command in ("run", "ui", "status", "gc"):
+    for command in ("run", "ui", "airflow", "status", "gc"):
         assert command in out.stdout
     run_help = seed("run", "--help", cwd=tmp_path)
     assert "--source" in run_help.stdout and "--date" in run_help.stdout

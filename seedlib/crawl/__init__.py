@@ -54,7 +54,7 @@ def classify(repo: str, path: str, data: bytes, config: Config) -> tuple[dict | 
     lang = language_of(path)
     if lang is None:
         return dropped(ledger.UNKNOWN_LANGUAGE)
-    if config.languages and lang not in config.languages:
+    if config.languages and lang.lower() not in {x.lower() for x in config.languages}:
         return dropped(ledger.LANGUAGE_EXCLUDED)
     return {"repo": repo, "path": path, "lang": lang, "sha256": digest, "size": len(data), "content": text}, None
 
