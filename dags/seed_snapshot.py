@@ -29,10 +29,13 @@ STAGES = ["crawl"]
 
 
 def spark_stage(name: str) -> SparkSubmitOperator:
+    """A stage as a spark-submit task; it reads the files kept by the stage before it in STAGES."""
+    position = STAGES.index(name)
+    input_stage = STAGES[position - 1] if position else None
     return SparkSubmitOperator(
         task_id=name,
         application=str(JOBS / f"{name}.py"),
-        application_args=["--run-spec", RUN_SPEC],
+        application_args=["--run-spec", RUN_SPEC, *(["--input-stage", input_stage] if input_stage else [])],
         conn_id=SPARK_CONN,
         name=f"seed-{name}",
         conf={"spark.ui.enabled": "false",

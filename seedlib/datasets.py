@@ -45,7 +45,22 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
 
 def table(name: str, rows: list[dict]) -> pa.Table:
     """Rows -> a table of the dataset's schema, sorted by its keys."""
-    t = pa.Table.from_pylist(rows, schema=SCHEMAS[name])
+    return conform(name, pa.Table.from_pylist(rows, schema=SCHEMAS[name]))
+
+
+def conform(name: str, t: pa.Table) -> pa.Table:
+    """Check a table has the dataset's columns (stages may add more after them) and sort it by its keys.
+
+    The contract's columns come first, in contract order, cast to the contract's types; added columns keep
+    their order after them.
+    """
+    schema = SCHEMAS[name]
+    missing = [f.name for f in schema if f.name not in t.column_names]
+    if missing:
+        raise ValueError(f"dataset {name}: missing columns {missing}")
+    extra = [c for c in t.column_names if c not in schema.names]
+    t = t.select(schema.names + extra)
+    t = t.cast(pa.schema(list(schema) + [t.schema.field(c) for c in extra]))
     if t.num_rows:
         t = t.sort_by([(k, "ascending") for k in SORT_KEYS[name]])
     return t

@@ -14,7 +14,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -61,27 +61,33 @@ class StageReport:
 class PartWriter:
     """Writes one partition's rows of each dataset as `part-PPPPP-SSSS.parquet` (sorted, deterministic).
 
-    Rows are buffered per dataset and flushed every `rows_per_part` rows, so memory stays bounded.
+    Rows (dicts or Arrow tables; tables may carry columns a stage adds) are buffered per dataset and
+    flushed every `rows_per_part` rows, so memory stays bounded.
     """
 
     def __init__(self, storage: Storage, stage_prefix: str, partition: int, rows_per_part: int = 20_000):
         self.storage, self.prefix, self.partition = storage, stage_prefix, partition
         self.rows_per_part = rows_per_part
-        self.buffers: dict[str, list[dict]] = {}
+        self.buffers: dict[str, list[pa.Table]] = {}
+        self.buffered: Counter[str] = Counter()
         self.seq: Counter[str] = Counter()
         self.written: list[dict] = []
 
-    def add(self, dataset: str, rows: Iterable[dict]) -> None:
-        buf = self.buffers.setdefault(dataset, [])
-        buf.extend(rows)
-        if len(buf) >= self.rows_per_part:
+    def add(self, dataset: str, rows: Iterable[dict] | pa.Table) -> None:
+        table = rows if isinstance(rows, pa.Table) else datasets.table(dataset, list(rows))
+        if not table.num_rows:
+            return
+        self.buffers.setdefault(dataset, []).append(datasets.conform(dataset, table))
+        self.buffered[dataset] += table.num_rows
+        if self.buffered[dataset] >= self.rows_per_part:
             self._flush(dataset)
 
     def _flush(self, dataset: str) -> None:
-        rows = self.buffers.pop(dataset, [])
-        if not rows:
+        tables = self.buffers.pop(dataset, [])
+        self.buffered[dataset] = 0
+        if not tables:
             return
-        table = datasets.table(dataset, rows)
+        table = datasets.conform(dataset, pa.concat_tables(tables, promote_options="default"))
         key = f"{self.prefix}/{dataset}/part-{self.partition:05d}-{self.seq[dataset]:04d}.parquet"
         self.seq[dataset] += 1
         self.storage.write_parquet(key, table)
@@ -165,3 +171,33 @@ def read_report(storage: Storage, stage_prefix: str) -> StageReport:
 def iter_parts(batches: Iterable[pa.RecordBatch]) -> Iterator[dict]:
     for batch in batches:
         yield from batch.to_pylist()
+
+
+# A per-file filter: built once per partition (so parsers etc. are reused), then called per input part.
+# It returns the kept files (a table; it may add columns) and the ledger rows for the dropped ones.
+FileFilter = Callable[[pa.Table], tuple[pa.Table, list[dict]]]
+
+
+def filter_parts(spec_json: str, stage: str, make_filter: Callable[..., FileFilter],
+                 items: Iterable[tuple[int, str]]) -> Iterator[dict]:
+    """Apply a per-file filter to some input parts; output part i is written from input part i.
+
+    Runs inside a Spark task (mapPartitions over (index, key) pairs) or directly in a unit test. Naming
+    outputs after inputs makes the result independent of how Spark grouped the parts.
+    """
+    from seedlib.run import RunSpec
+
+    spec = RunSpec.from_json(spec_json)
+    storage = spec.storage()
+    config = spec.load_config()
+    decide = make_filter(config)
+    for index, key in items:
+        table = storage.read_parquet([key])
+        kept, dropped = decide(table)
+        if kept.num_rows + len(dropped) != table.num_rows:
+            raise StageError(f"stage {stage}: filter returned {kept.num_rows} kept + {len(dropped)} dropped "
+                             f"for {table.num_rows} input rows of {key}")
+        writer = PartWriter(storage, spec.stage_prefix(stage), index, rows_per_part=max(1, table.num_rows))
+        writer.add("files", kept)
+        writer.add("dropped", dropped)
+        yield from writer.close().to_pylist()

@@ -11,7 +11,7 @@ from seedlib.run import read_sources
 from seedlib.spark import run_stage
 
 
-def body(spark, spec, storage):
+def body(spark, spec, storage, input_stage):
     sources = read_sources(spec, storage)
     slices = max(1, min(len(sources), spec.load_config().partitions))
     rdd = spark.sparkContext.parallelize(sources, slices)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pyarrow as pa
 import pytest
 
 from seedlib import cleanup, ledger, manifest
@@ -144,3 +145,36 @@ def test_gc_removes_only_unpublished_old_runs(spec, tmp_path):
     assert not storage.list(orphan.prefix + "/")
     assert manifest.read_dataset(storage, spec.snapshot, "files").num_rows == 5
     assert json.loads(storage.read_bytes(manifest_key(spec.snapshot)))["snapshot"] == spec.snapshot
+
+
+def test_filter_parts_maps_input_parts_to_output_parts(spec):
+    from seedlib.stage import filter_parts
+
+    write_crawl(spec, FILES, DROPS, REPOS)
+    crawl = read_report(spec.storage(), spec.stage_prefix("crawl"))
+
+    def make_filter(config):
+        def decide(table):
+            rows = table.to_pylist()
+            drop = [r for r in rows if r["content"].endswith("2\n")]
+            kept = table.filter([r not in drop for r in rows])
+            kept = kept.append_column("checked", pa.array([True] * kept.num_rows))
+            return kept, [ledger.drop(r["repo"], r["path"], r["sha256"], "odd", "odd_file") for r in drop]
+        return decide
+
+    items = list(enumerate(crawl.datasets["files"]["paths"]))
+    parts = list(filter_parts(spec.to_json(), "odd", make_filter, reversed(items)))
+    report = StageRecorder(spec.storage(), spec.stage_prefix("odd"), "odd", "crawl").finish(parts, crawl.rows_out)
+    assert (report.rows_in, report.rows_out, report.dropped) == (5, 4, {"odd_file": 1})
+    assert [p.rsplit("/", 1)[1] for p in report.datasets["files"]["paths"]] == [
+        "part-00000-0000.parquet", "part-00001-0000.parquet", "part-00002-0000.parquet"]
+    kept = spec.storage().read_parquet(report.datasets["files"]["paths"])
+    assert kept.column_names[-1] == "checked" and kept.column("checked").to_pylist() == [True] * 4
+    m = publish_run(spec, ["crawl", "odd"])
+    assert m["datasets"]["dropped"]["rows"] == 3
+
+    def lossy(config):
+        return lambda table: (table.slice(1), [])
+
+    with pytest.raises(StageError, match="filter returned 1 kept \\+ 0 dropped for 2 input rows"):
+        list(filter_parts(spec.to_json(), "lossy", lossy, items[:1]))
