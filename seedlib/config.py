@@ -44,17 +44,67 @@ class Config:
     max_files_per_repo: int = field(default=200_000, metadata={
         "help": "files beyond this many in one repository are dropped as repo_file_cap"})
     clone_timeout_s: int = field(default=600, metadata={"help": "seconds allowed for one git clone"})
+    commit_min_stars: int = field(default=100, metadata={"help": "commits are extracted from repositories with at least this many stars (ignored when unknown)"})
+    commit_min_forks: int = field(default=10, metadata={"help": "... and this many forks (ignored when unknown)"})
+    commit_min_commits: int = field(default=100, metadata={"help": "... and this many first-parent commits"})
+    commit_min_days: int = field(default=100, metadata={"help": "... and this many days between first and last commit"})
+    commit_max_commits: int = field(default=1000, metadata={"help": "newest first-parent commits kept per repository"})
+    commit_max_file_bytes: int = field(default=200_000, metadata={"help": "before/after contents larger than this are left out"})
     spark_master: str = field(default="local[*]", metadata={"help": "Spark master for the embedded connection"})
     partitions: int = field(default=4, metadata={"help": "Spark partitions for per-repository work"})
     s3_endpoint_url: str = field(default="", metadata={"help": "S3 endpoint (empty = AWS); e.g. http://127.0.0.1:9000"})
     s3_region: str = field(default="us-east-1", metadata={"help": "S3 region"})
     s3_max_attempts: int = field(default=10, metadata={"help": "S3 attempts per request (throttling and 5xx are retried)"})
+    # The dedup stages (seedlib/dedup): exact_dedup, near_dedup.
+    dedup_exact_hash: str = field(default="raw", metadata={
+        "help": "exact dedup key: raw (SHA-256 of the bytes) or whitespace (of the contents with whitespace runs collapsed)"})
+    dedup_keep_order: tuple[str, ...] = field(default=("license", "stars", "forks", "pushed"), metadata={
+        "help": "which copy is kept: repository criteria in order (license = permissive first, stars, forks, "
+                "pushed = most recent), then repo and path ascending"})
+    dedup_permissive_licenses: tuple[str, ...] = field(default=(
+        "MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense", "0BSD", "Zlib",
+        "CC0-1.0", "BSL-1.0", "PSF-2.0", "Python-2.0"), metadata={"help": "SPDX ids counted as permissive (case-insensitive)"})
+    near_dedup_shingle: int = field(default=5, metadata={"help": "words per MinHash shingle (1-8)"})
+    near_dedup_num_perm: int = field(default=256, metadata={"help": "MinHash permutations"})
+    near_dedup_threshold: float = field(default=0.7, metadata={
+        "help": "Jaccard threshold of near duplicates (LSH bands x rows are derived from it); 0 disables"})
+    near_dedup_max_bucket: int = field(default=100, metadata={
+        "help": "LSH buckets with more members link each to the best member and its rank neighbour only"})
+    near_dedup_max_component: int = field(default=10_000, metadata={
+        "help": "in larger components only files similar to the keeper itself are dropped"})
+    repo_dedup_threshold: float = field(default=0.85, metadata={
+        "help": "Jaccard threshold over repositories' sets of file hashes for repo_duplicate; 0 disables"})
+    repo_dedup_min_files: int = field(default=5, metadata={
+        "help": "repositories with fewer distinct files are not compared for repository-level near dedup"})
+    # The syntax stage (seedlib/syntax): tree-sitter check and minimal rules.
+    syntax_max_error_ratio: float = field(default=0.001, metadata={
+        "help": "files whose share of bytes in tree-sitter ERROR/MISSING regions exceeds this are dropped as syntax_error"})
+    syntax_error_ratio_by_language: tuple[tuple[str, float], ...] = field(
+        default=(("C", 0.25), ("C++", 0.25), ("CUDA", 0.25)), metadata={
+            "help": "per-language overrides of syntax_max_error_ratio (LANG=RATIO,...; replaces the default list)"})
+    syntax_max_parse_bytes: int = field(default=500_000, metadata={
+        "help": "larger files of a parsed language are dropped as parse_too_large"})
+    syntax_parse_timeout_ms: int = field(default=5_000, metadata={
+        "help": "a parse running longer is cancelled and the file dropped as parse_timeout"})
+    syntax_rules: tuple[str, ...] = field(default=("auto_generated", "encoded_data", "minified", "data_literals"),
+                                          metadata={"help": "minimal rules applied before parsing (empty = none)"})
+    syntax_max_line_chars: int = field(default=1_000, metadata={"help": "a longer line makes a file minified"})
+    syntax_max_mean_line_chars: int = field(default=100, metadata={
+        "help": "a higher mean line length makes a file minified"})
+    syntax_max_encoded_run: int = field(default=1_024, metadata={
+        "help": "a longer base64/hex run makes a file encoded_data"})
+    syntax_max_encoded_share: float = field(default=0.5, metadata={
+        "help": "a larger share of characters in base64/hex runs (>= 64 chars) makes a file encoded_data"})
+    syntax_max_data_share: float = field(default=0.5, metadata={
+        "help": "a larger share of bytes on literal-only lines makes a code file data_literals"})
 
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready, secret-free view (what goes into manifests and logs)."""
         out = dataclasses.asdict(self)
         for k, v in out.items():
-            if isinstance(v, tuple):
+            if FIELDS[k].type == _MAPPING:
+                out[k] = {name: value for name, value in v}
+            elif isinstance(v, tuple):
                 out[k] = list(v)
         return out
 
@@ -80,6 +130,7 @@ class Secrets:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+SYNTAX_RULES = frozenset({"auto_generated", "encoded_data", "minified", "data_literals"})
 
 
 def env_name(key: str) -> str:
@@ -100,6 +151,18 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
         if not all(isinstance(s, str) for s in items):
             raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
         return tuple(s for s in (x.strip() for x in items) if s)
+    if ftype == _MAPPING:
+        return _coerce_mapping(where, value)
+    if ftype == "float":
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        if not number >= 0 or number == float("inf"):
+            raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
+        return number
     if ftype == "int":
         if isinstance(value, bool):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
@@ -117,6 +180,41 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return str(value)
     raise AssertionError(f"unhandled config type {ftype} for {key}")
+
+
+_MAPPING = "tuple[tuple[str, float], ...]"  # a per-name number mapping, stored sorted as (name, value) pairs
+
+
+def _coerce_mapping(where: str, value: Any) -> tuple[tuple[str, float], ...]:
+    """{name: number}, [[name, number], ...] or "NAME=NUMBER,..." -> sorted ((name, number), ...)."""
+    if isinstance(value, str):
+        pairs = []
+        for item in (s.strip() for s in value.split(",")):
+            if not item:
+                continue
+            name, sep, number = item.rpartition("=")
+            if not sep or not name.strip():
+                raise ConfigError(f"{where}: expected NAME=NUMBER pairs separated by commas, got {item!r}")
+            pairs.append((name.strip(), number.strip()))
+    elif isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
+        pairs = [tuple(p) for p in value]
+    else:
+        raise ConfigError(f"{where}: expected a mapping of name: number, got {value!r}")
+    out = {}
+    for name, number in pairs:
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}: expected string names, got {name!r}")
+        if isinstance(number, bool):
+            raise ConfigError(f"{where}: {name}: expected a number, got {number!r}")
+        try:
+            out[name] = float(number)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {name}: expected a number, got {number!r}") from None
+        if not out[name] >= 0:
+            raise ConfigError(f"{where}: {name}: expected a non-negative number, got {number!r}")
+    return tuple(sorted(out.items()))
 
 
 def _check_key(key: str, origin: str) -> None:
@@ -187,6 +285,25 @@ def _validate(config: Config) -> None:
         raise ConfigError("max_file_bytes: must be greater than 0")
     if config.partitions == 0:
         raise ConfigError("partitions: must be greater than 0")
+    unknown_rules = sorted(set(config.syntax_rules) - SYNTAX_RULES)
+    if unknown_rules:
+        raise ConfigError(f"syntax_rules: unknown rule {unknown_rules[0]!r}; known: {', '.join(sorted(SYNTAX_RULES))}")
+    if config.syntax_parse_timeout_ms == 0:
+        raise ConfigError("syntax_parse_timeout_ms: must be greater than 0")
+    if config.dedup_exact_hash not in ("raw", "whitespace"):
+        raise ConfigError(f"dedup_exact_hash: expected raw or whitespace, got {config.dedup_exact_hash!r}")
+    bad_order = [c for c in config.dedup_keep_order if c not in ("license", "stars", "forks", "pushed")]
+    if bad_order:
+        raise ConfigError(f"dedup_keep_order: unknown criterion {bad_order[0]!r}; known: license, stars, forks, pushed")
+    if not 1 <= config.near_dedup_shingle <= 8:
+        raise ConfigError(f"near_dedup_shingle: expected 1..8 words, got {config.near_dedup_shingle}")
+    if config.near_dedup_num_perm < 16:
+        raise ConfigError(f"near_dedup_num_perm: expected at least 16, got {config.near_dedup_num_perm}")
+    for key in ("near_dedup_threshold", "repo_dedup_threshold"):
+        if getattr(config, key) > 1:
+            raise ConfigError(f"{key}: expected a Jaccard threshold in [0, 1], got {getattr(config, key)}")
+    if config.near_dedup_max_bucket < 2:
+        raise ConfigError(f"near_dedup_max_bucket: expected at least 2, got {config.near_dedup_max_bucket}")
     if config.s3_max_attempts == 0:
         raise ConfigError("s3_max_attempts: must be at least 1")
     if config.s3_endpoint_url and not config.s3_endpoint_url.startswith(("http://", "https://")):

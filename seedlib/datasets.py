@@ -33,13 +33,27 @@ DROPPED = pa.schema([
     ("duplicate_of", pa.string()),
 ])
 
-SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED}
+COMMITS = pa.schema([
+    ("repo", pa.string()),
+    ("sha", pa.string()),
+    ("parents", pa.list_(pa.string())),
+    ("author_time", pa.string()),     # ISO-8601, UTC
+    ("committer_time", pa.string()),
+    ("message", pa.string()),
+    ("files", pa.list_(pa.struct([
+        ("old_path", pa.string()), ("new_path", pa.string()), ("change_type", pa.string()),
+        ("diff", pa.string()), ("before", pa.string()), ("after", pa.string()), ("skipped", pa.string()),
+    ]))),
+])
+
+SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED, "commits": COMMITS}
 
 # Rows of every dataset are written sorted by these columns, so reruns give identical bytes.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
     "repos": ("repo",),
     "files": ("repo", "path"),
     "dropped": ("repo", "path"),
+    "commits": ("repo", "committer_time", "sha"),
 }
 
 

@@ -79,6 +79,48 @@ _EXTENSIONS: dict[str, tuple[str, ...]] = {
     "XML": (".xml", ".xsd", ".xsl"),
     "YAML": (".yml", ".yaml"),
     "Zig": (".zig",),
+    "Agda": (".agda",),
+    "AppleScript": (".applescript", ".scpt"),
+    "Astro": (".astro",),
+    "Crystal": (".cr",),
+    "Cython": (".pyx", ".pxd", ".pxi"),
+    "D": (".d", ".di"),
+    "Dhall": (".dhall",),
+    "Eiffel": (".e",),
+    "Fennel": (".fnl",),
+    "Forth": (".fth", ".4th"),
+    "GDScript": (".gd",),
+    "Gherkin": (".feature",),
+    "GraphQL": (".graphql", ".gql"),
+    "Hack": (".hack", ".hhi"),
+    "Handlebars": (".hbs", ".handlebars"),
+    "Haxe": (".hx",),
+    "HCL": (".hcl", ".tf", ".tfvars"),
+    "Idris": (".idr",),
+    "Isabelle": (".thy",),
+    "Janet": (".janet",),
+    "Jsonnet": (".jsonnet", ".libsonnet"),
+    "Lean": (".lean",),
+    "LLVM": (".ll",),
+    "Mathematica": (".wl", ".nb"),
+    "Move": (".move",),
+    "Pony": (".pony",),
+    "PureScript": (".purs",),
+    "Q#": (".qs",),
+    "Raku": (".raku", ".rakumod", ".p6", ".pm6"),
+    "ReasonML": (".re", ".rei"),
+    "Solidity": (".sol",),
+    "SAS": (".sas",),
+    "Smalltalk": (".st",),
+    "SPARQL": (".sparql", ".rq"),
+    "Standard ML": (".sml", ".sig"),
+    "Stan": (".stan",),
+    "Svelte": (".svelte",),
+    "Thrift": (".thrift",),
+    "Vala": (".vala", ".vapi"),
+    "Vim Script": (".vim",),
+    "Visual Basic": (".vb", ".bas", ".vbs"),
+    "WebAssembly": (".wat", ".wast"),
 }
 
 # Whole file names (case-sensitive as they appear in repositories).
@@ -108,3 +150,40 @@ def language_of(path: str) -> str | None:
         return _FILENAMES[name]
     _, ext = posixpath.splitext(name)
     return BY_EXTENSION.get(ext.lower())
+
+
+# language -> tree-sitter grammar in the bundled tree-sitter-language-pack (0.13), used by the syntax stage.
+# Languages not listed have no grammar there, or are prose/markup where "syntax error" means nothing
+# (Markdown, reStructuredText, TeX): their files pass the syntax check unparsed and are counted as such.
+GRAMMARS: dict[str, str] = {
+    "Ada": "ada", "Assembly": "asm", "C": "c", "C#": "csharp", "C++": "cpp", "Clojure": "clojure",
+    "CMake": "cmake", "COBOL": "cobol", "Common Lisp": "commonlisp", "CSS": "css", "CUDA": "cuda",
+    "Dart": "dart", "Dockerfile": "dockerfile", "Elixir": "elixir", "Elm": "elm", "Emacs Lisp": "elisp",
+    "Erlang": "erlang", "F#": "fsharp", "Fortran": "fortran", "GLSL": "glsl", "Go": "go",
+    "Groovy": "groovy", "Haskell": "haskell", "HTML": "html", "Java": "java", "JavaScript": "javascript",
+    "JSON": "json", "Julia": "julia", "Kotlin": "kotlin", "Lua": "lua", "Makefile": "make",
+    "MATLAB": "matlab", "Nim": "nim", "Nix": "nix", "OCaml": "ocaml", "Pascal": "pascal", "Perl": "perl",
+    "PHP": "php", "PowerShell": "powershell", "Protocol Buffer": "proto", "Python": "python", "R": "r",
+    "Racket": "racket", "Ruby": "ruby", "Rust": "rust", "Sass": "scss", "Scala": "scala",
+    "Scheme": "scheme", "Shell": "bash", "SQL": "sql", "Starlark": "starlark", "Swift": "swift",
+    "Tcl": "tcl", "TOML": "toml", "TypeScript": "typescript", "Verilog": "verilog", "VHDL": "vhdl",
+    "Vue": "vue", "XML": "xml", "YAML": "yaml", "Zig": "zig",
+}
+
+# Extensions whose dialect needs another grammar than their language's (None: no grammar for it).
+_GRAMMAR_BY_EXTENSION: dict[str, str | None] = {
+    ".h": "cpp",  # headers are shared by C and C++; the C++ grammar reads both (fewer false rejects)
+    ".tsx": "tsx", ".mli": "ocaml_interface", ".fsi": "fsharp_signature", ".sass": None, ".lhs": None,
+    ".edn": None,
+}
+
+
+def grammar_of(lang: str | None, path: str = "") -> str | None:
+    """The tree-sitter grammar for a file of `lang` at `path`, or None when it is not parsed."""
+    if lang is None:
+        return None
+    _, ext = posixpath.splitext(posixpath.basename(path))
+    ext = ext.lower()
+    if ext in _GRAMMAR_BY_EXTENSION and BY_EXTENSION.get(ext) == lang:
+        return _GRAMMAR_BY_EXTENSION[ext]
+    return GRAMMARS.get(lang)

@@ -78,6 +78,8 @@ def publish_run(spec: RunSpec, stages: list[str]) -> dict:
         "files": dataset(last.datasets["files"]["paths"], last.datasets["files"]["rows"]),
         "dropped": dataset(dropped_keys, sum(r.datasets["dropped"]["rows"] for r in reports)),
     }
+    commits = crawl.datasets.get("commits", {"paths": [], "rows": 0})  # absent when no repo qualified
+    datasets["commits"] = dataset(commits["paths"], commits["rows"])
     result = manifest.build(spec.snapshot, code_version(), spec.config, datasets,
                             [r.manifest_entry() for r in reports])
     manifest.publish(storage, result, before)

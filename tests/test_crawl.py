@@ -114,3 +114,39 @@ def test_unreachable_remote_fails_fast_without_prompting():
     assert src.url == "http://127.0.0.1:9/none.git"  # credentials never travel into datasets or logs
     result = crawl_source(src, load_config({"clone_timeout_s": 20}, {}))
     assert result.repo["status"] == "failed" and "s3cret" not in result.repo["error"]
+
+
+def test_commits_of_qualifying_repositories(tmp_path):
+    repo = make_repo(tmp_path / "r", {"a.py": "a = 1\n", "img.png": b"\x89PNG\x00\x00"}, message="first")
+    (repo / "a.py").write_text("a = 1\nb = 2\n")
+    git(repo, "mv", "img.png", "logo.png")
+    make_repo(repo, {"new.py": "n = 0\n"}, message="second\n\nwith a body")
+    git(repo, "rm", "-q", "new.py")
+    git(repo, "commit", "-q", "-m", "third")
+    src = Source("local/r", repo.as_uri(), GIT)
+
+    # The report's preset needs 100 commits over 100 days: this repository does not qualify.
+    result = crawl_source(src, CONFIG)
+    assert result.commits == [] and result.commits_skipped == "3 commits < 100"
+
+    cfg = load_config({"commit_min_commits": 2, "commit_min_days": 0, "commit_max_commits": 10}, {})
+    result = crawl_source(src, cfg)
+    assert [c["message"] for c in result.commits] == ["third", "second\n\nwith a body", "first"]
+    third, second, first = result.commits
+    assert third["parents"] == [second["sha"]] and first["parents"] == []
+    assert [(f["old_path"], f["new_path"], f["change_type"]) for f in third["files"]] == [("new.py", None, "deleted")]
+    changes = {f["change_type"]: f for f in second["files"]}
+    assert set(changes) == {"modified", "added", "renamed"}
+    assert changes["modified"]["before"] == "a = 1\n" and changes["modified"]["after"] == "a = 1\nb = 2\n"
+    assert changes["modified"]["diff"].splitlines()[-1] == "+b = 2"
+    assert (changes["renamed"]["old_path"], changes["renamed"]["new_path"]) == ("img.png", "logo.png")
+    assert changes["renamed"]["skipped"] == "binary" and changes["renamed"]["diff"] is None
+    assert first["files"][0]["old_path"] is None and first["files"][0]["diff"].startswith("--- /dev/null")
+
+
+def test_a_50_mb_file_is_dropped_as_too_large(tmp_path):
+    repo = make_repo(tmp_path / "r", {"big.py": b"# padding\n" * 5_000_000, "ok.py": "ok = 1\n"})
+    result = crawl_source(Source("local/r", repo.as_uri(), GIT), load_config({}, {}))
+    assert [f["path"] for f in result.files] == ["ok.py"]
+    assert reasons(result) == {"big.py": "too_large"}
+    assert result.dropped[0]["sha256"] == hashlib.sha256(b"# padding\n" * 5_000_000).hexdigest()

@@ -54,6 +54,8 @@ def published(storage, name):
 
 def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeypatch, capfd, seed_home):
     monkeypatch.setenv("SEED_GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("SEED_COMMIT_MIN_COMMITS", "1")  # these small repositories qualify for commits
+    monkeypatch.setenv("SEED_COMMIT_MIN_DAYS", "0")
     storage_uri = (tmp_path / "data").as_uri()
     outcome = run_dag({"snapshot_date": DATE, "sources": sources, "storage": storage_uri})
     assert outcome.state == "success", outcome.failed_tasks
@@ -63,7 +65,7 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
     # Exact counts: 6 + 2 + 2 files seen in three repositories; the missing one is a failed repo.
     assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
         ("crawl", 10, 7, {"binary": 2, "unknown_language": 1})]
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 7, "dropped": 3}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 7, "dropped": 3, "commits": 2}
     files = published(storage, "files")
     assert sorted(zip(files.column("repo").to_pylist(), files.column("path").to_pylist(),
                       files.column("lang").to_pylist())) == [
@@ -82,6 +84,9 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
     assert repos["local/does-not-exist"]["status"] == "failed" and repos["local/does-not-exist"]["error"]
     assert repos["local/alpha"]["status"] == "ok" and len(repos["local/alpha"]["head_sha"]) == 40
     assert m["config"]["sources"] == sources and "github_token" not in m["config"]
+    commits = published(storage, "commits").to_pylist()
+    assert sorted((c["repo"], c["message"], len(c["files"])) for c in commits) == [
+        ("local/alpha", "init", 6), ("local/beta", "init", 2)]
 
     # The secret appears nowhere: not in what was printed, not in any file the run wrote.
     out, err = capfd.readouterr()
@@ -150,7 +155,7 @@ def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch):
     storage = storage_for(load_config({"storage": uri}, {"SEED_S3_ENDPOINT_URL": settings.endpoint_url}))
     assert storage.root.startswith("s3://")
     m = manifest.read(storage, DATE)
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 6, "dropped": 2}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 6, "dropped": 2, "commits": 0}
     assert published(storage, "files").num_rows == 6
     assert m["config"]["s3_endpoint_url"] == settings.endpoint_url
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in storage.read_bytes(manifest_key(DATE)).decode()

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 from seedlib import ledger
 from seedlib.config import Config
-from seedlib.crawl import folder, git
+from seedlib.crawl import commits, folder, git
 from seedlib.languages import language_of
 from seedlib.sources import FOLDER, Source
 
@@ -31,6 +31,8 @@ class CrawlResult:
     repo: dict
     files: list[dict] = field(default_factory=list)
     dropped: list[dict] = field(default_factory=list)
+    commits: list[dict] = field(default_factory=list)
+    commits_skipped: str | None = None  # why history was not extracted (criteria not met)
     seconds: float = 0.0
 
 
@@ -94,6 +96,11 @@ class _Collector:
             self.result.dropped.append(drop)
 
 
+def criteria(config: Config) -> commits.CommitCriteria:
+    return commits.CommitCriteria(min_stars=config.commit_min_stars, min_forks=config.commit_min_forks,
+                                  min_commits=config.commit_min_commits, min_days=config.commit_min_days)
+
+
 def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector) -> str:
     gitdir = scratch / "repo.git"
     git.clone_bare(source.url, gitdir, timeout=config.clone_timeout_s)
@@ -109,6 +116,15 @@ def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector) -
             out.special(e.path, ledger.SYMLINK, data)  # the link target, never followed
         else:
             out.regular(e.path, data)
+    n_commits, days = commits.history_stats(gitdir, timeout=config.clone_timeout_s)
+    repo = out.result.repo
+    accepted, why = criteria(config).accepts(repo["stars"], repo["forks"], n_commits, days)
+    if accepted:
+        out.result.commits = commits.extract_commits(
+            source.repo, gitdir, max_commits=config.commit_max_commits,
+            max_file_bytes=config.commit_max_file_bytes, timeout=config.clone_timeout_s)
+    else:
+        out.result.commits_skipped = why
     return sha
 
 
@@ -143,6 +159,7 @@ def crawl_source(source: Source, config: Config, scratch_root: str | None = None
         # The repository as a whole failed: record it, and keep no partial file list for it.
         result.files.clear()
         result.dropped.clear()
+        result.commits.clear()
         result.repo.update(status="failed", error=str(e) if isinstance(e, git.GitError) else
                            f"{type(e).__name__}: {e.strerror or e}")
     finally:
@@ -174,7 +191,10 @@ def crawl_partition(spec_json: str, partition: int, sources: Iterable[dict]) -> 
         writer.add("repos", [result.repo])
         writer.add("files", result.files)
         writer.add("dropped", result.dropped)
+        writer.add("commits", result.commits)
         status = "ok" if result.repo["status"] == "ok" else f"FAILED ({result.repo['error']})"
+        history = f"{len(result.commits)} commits" if not result.commits_skipped else \
+            f"no commits ({result.commits_skipped})"
         print(f"[crawl] {item['repo']}: {status}, {len(result.files)} files kept, "
-              f"{len(result.dropped)} dropped ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
+              f"{len(result.dropped)} dropped, {history} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
     yield from writer.close().to_pylist()

@@ -7,8 +7,10 @@ straight from the object database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -76,30 +78,45 @@ def list_tree(gitdir: Path, rev: str, timeout: float = 600) -> list[TreeEntry]:
 
 
 def read_blobs(gitdir: Path, shas: list[str], timeout: float = 600) -> Iterator[tuple[str, bytes]]:
-    """Yield (sha, content) for each blob, in order, through one `git cat-file --batch` process."""
+    """Yield (sha, content) for each blob, in order, through one `git cat-file --batch` process.
+
+    A feeder thread writes the requests while we read the answers, so git never waits on us (a
+    request/answer round trip per blob would cost a context switch per file).
+    """
     if not shas:
         return
     proc = subprocess.Popen(["git", *_SAFE_CONFIG, "cat-file", "--batch"], cwd=gitdir, env=_env(),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            bufsize=1 << 20)
+    assert proc.stdin and proc.stdout
+    stdin, stdout = proc.stdin, proc.stdout
+
+    def feed() -> None:
+        try:
+            stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+        except (BrokenPipeError, ValueError):
+            pass  # git died or we stopped reading; the reader reports it
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
     try:
-        assert proc.stdin and proc.stdout
-        # Feed requests from a thread-free loop: write one, read one (cat-file answers in order).
         for sha in shas:
-            proc.stdin.write(sha.encode() + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline()
+            header = stdout.readline()
             parts = header.split()
             if len(parts) != 3:
                 raise GitError(f"object {sha} is missing from the repository (corrupt clone?)")
             size = int(parts[2])
-            data = proc.stdout.read(size)
-            proc.stdout.read(1)  # trailing newline
+            data = stdout.read(size)
+            stdout.read(1)  # trailing newline
             yield sha, data
     finally:
-        if proc.stdin:
-            proc.stdin.close()
+        stdout.close()  # if we stopped early, git gets SIGPIPE and exits
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        feeder.join(timeout=5)
