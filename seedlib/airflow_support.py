@@ -22,11 +22,27 @@ def mask_secrets() -> None:
         mask_secret(value)
 
 
+def github_token_from_connection(conn_id: str = "github_default") -> str | None:
+    """The token of an Airflow connection (its password), when the environment has none."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.sdk.log import mask_secret
+
+    try:
+        token = BaseHook.get_connection(conn_id).password
+    except AirflowNotFoundException:
+        return None
+    if token:
+        mask_secret(token)
+    return token or None
+
+
 def prepare_task(params, data_interval_start, run_id: str) -> str:
     from airflow.sdk.exceptions import AirflowFailException
 
     try:
-        spec = prepare_run(dict(params or {}), data_interval_start, run_id, os.environ)
+        token = Secrets.from_env(os.environ).github_token or github_token_from_connection()
+        spec = prepare_run(dict(params or {}), data_interval_start, run_id, os.environ, github_token=token)
     except ConfigError as e:
         raise AirflowFailException(f"configuration error: {e}") from None
     print(f"[prepare] snapshot {spec.snapshot}, run {spec.run_id}, storage {spec.config['storage']}")

@@ -44,6 +44,11 @@ class Config:
     max_files_per_repo: int = field(default=200_000, metadata={
         "help": "files beyond this many in one repository are dropped as repo_file_cap"})
     clone_timeout_s: int = field(default=600, metadata={"help": "seconds allowed for one git clone"})
+    github_api_url: str = field(default="https://api.github.com", metadata={"help": "GitHub REST API base URL"})
+    github_min_stars: int = field(default=0, metadata={"help": "github: search results need at least this many stars"})
+    github_min_forks: int = field(default=0, metadata={"help": "... and this many forks"})
+    github_include_forks: bool = field(default=False, metadata={"help": "keep repositories that are forks"})
+    github_include_archived: bool = field(default=False, metadata={"help": "keep archived repositories"})
     commit_min_stars: int = field(default=100, metadata={"help": "commits are extracted from repositories with at least this many stars (ignored when unknown)"})
     commit_min_forks: int = field(default=10, metadata={"help": "... and this many forks (ignored when unknown)"})
     commit_min_commits: int = field(default=100, metadata={"help": "... and this many first-parent commits"})
@@ -163,6 +168,15 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
         if not number >= 0 or number == float("inf"):
             raise ConfigError(f"{where}: expected a non-negative number, got {value!r}")
         return number
+    if ftype == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
     if ftype == "int":
         if isinstance(value, bool):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from seedlib.config import Config, ConfigError, config_from_dict, load_config
-from seedlib.sources import parse_specs
+from seedlib.config import Config, ConfigError, Secrets, config_from_dict, load_config
+from seedlib.sources import Discovery, parse_specs
+from seedlib.sources.github import GitHubClient, Selection
 from seedlib.sources.defaults import default_specs
 from seedlib.storage import S3Settings, Storage, open_storage
 from seedlib.version import code_version
@@ -97,8 +98,19 @@ def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return overrides, options
 
 
+def discovery(config: Config, token: str | None, storage: Storage) -> Discovery | None:
+    """GitHub discovery when a token is available (ETag cache on the storage root), else None."""
+    if not token:
+        return None
+    client = GitHubClient(token=token, base_url=config.github_api_url, cache=storage)
+    selection = Selection(min_stars=config.github_min_stars, min_forks=config.github_min_forks,
+                          include_forks=config.github_include_forks,
+                          include_archived=config.github_include_archived)
+    return Discovery(client, selection)
+
+
 def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | None, airflow_run_id: str,
-                environ: Mapping[str, str]) -> RunSpec:
+                environ: Mapping[str, str], github_token: str | None = None) -> RunSpec:
     """Resolve config, snapshot date and sources; record them in the run prefix; return the spec.
 
     The snapshot date is the manual `snapshot_date` param if set, else the data interval's start
@@ -112,12 +124,13 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
         snapshot = data_interval_start.date().isoformat()
     else:
         raise ConfigError("snapshot_date: not given and the run has no data interval to take it from")
+    storage = storage_for(config)
+    token = github_token or Secrets.from_env(environ).github_token
     specs = list(config.sources) or default_specs()
-    sources = parse_specs(specs)
+    sources = parse_specs(specs, discover=discovery(config, token, storage))
     if not sources:
         raise ConfigError("sources: nothing to crawl (no --source given and no embedded default found)")
     spec = RunSpec(snapshot=snapshot, run_id=safe_run_id(airflow_run_id), config=config.public_dict())
-    storage = storage_for(config)
     storage.write_json(f"{spec.prefix}/_RUN.json", {
         "snapshot": snapshot,
         "run_id": spec.run_id,
@@ -125,7 +138,7 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
         "config": config.public_dict(),
-        "sources": [{"repo": s.repo, "url": s.url, "kind": s.kind} for s in sources],
+        "sources": [s.to_dict() for s in sources],
     })
     return spec
 

@@ -29,7 +29,7 @@ def test_same_name_from_two_places_keeps_both(tmp_path):
 def test_bad_specs_are_clear(tmp_path):
     with pytest.raises(ConfigError, match="cannot read source list"):
         parse_specs([f"@{tmp_path}/nope.txt"])
-    with pytest.raises(ConfigError, match="github:stars:>100.*not available"):
+    with pytest.raises(ConfigError, match="github:stars:>100.*needs network access and a token"):
         parse_specs(["github:stars:>100"])
 
 

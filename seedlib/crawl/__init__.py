@@ -146,8 +146,8 @@ def _crawl_folder(source: Source, out: _Collector) -> None:
 def crawl_source(source: Source, config: Config, scratch_root: str | None = None) -> CrawlResult:
     """Crawl one source. Never raises for bad input: failures become a failed repos row."""
     started = time.monotonic()
-    result = CrawlResult(repo={"repo": source.repo, "url": source.url, "head_sha": None, "stars": None,
-                               "forks": None, "license": None, "status": "ok", "error": None})
+    result = CrawlResult(repo={"repo": source.repo, "url": source.url, "head_sha": None, "stars": source.stars,
+                               "forks": source.forks, "license": source.license, "status": "ok", "error": None})
     scratch = Path(tempfile.mkdtemp(prefix="seed-crawl-", dir=scratch_root))
     collector = _Collector(source, config, result)
     try:
@@ -187,7 +187,7 @@ def crawl_partition(spec_json: str, partition: int, sources: Iterable[dict]) -> 
     config = spec.load_config()
     writer = PartWriter(spec.storage(), spec.stage_prefix(STAGE), partition)
     for item in sorted(sources, key=lambda s: s["repo"]):
-        result = crawl_source(Source(repo=item["repo"], url=item["url"], kind=item["kind"]), config)
+        result = crawl_source(Source(**item), config)
         writer.add("repos", [result.repo])
         writer.add("files", result.files)
         writer.add("dropped", result.dropped)

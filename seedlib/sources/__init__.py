@@ -6,6 +6,7 @@ repository or a plain folder), `@FILE` with one SPEC a line, or `github:QUERY` (
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -23,6 +24,13 @@ class Source:
     repo: str   # stable id: "owner/name" for GitHub, "local/<name>" otherwise
     url: str    # what we fetch from (credentials stripped)
     kind: str   # GIT or FOLDER
+    stars: int | None = None     # from GitHub metadata when discovered or looked up
+    forks: int | None = None
+    license: str | None = None   # SPDX id
+    pushed_at: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 def safe_url(url: str) -> str:
@@ -39,7 +47,7 @@ def safe_url(url: str) -> str:
 _GITHUB = re.compile(r"^https?://github\.com/([^/\s]+)/([^/\s]+?)(?:\.git)?/?$")
 
 
-def parse_spec(spec: str, base_dir: Path | None = None) -> list[Source]:
+def parse_spec(spec: str, base_dir: Path | None = None, discover: Discovery | None = None) -> list[Source]:
     """One SPEC -> sources. Raises ConfigError naming the SPEC when it cannot be used."""
     spec = spec.strip()
     base_dir = base_dir or Path.cwd()
@@ -55,11 +63,13 @@ def parse_spec(spec: str, base_dir: Path | None = None) -> list[Source]:
         for line in lines:
             line = line.strip()
             if line and not line.startswith("#"):
-                out.extend(parse_spec(line, path.parent))
+                out.extend(parse_spec(line, path.parent, discover))
         return out
     if spec.startswith("github:"):
-        raise ConfigError(f"sources: {spec!r}: GitHub search discovery is not available in this version; "
-                          "list repositories by URL instead")
+        if discover is None:
+            raise ConfigError(f"sources: {spec!r}: GitHub search needs network access and a token "
+                              "(SEED_GITHUB_TOKEN or the Airflow connection github_default)")
+        return discover.search(spec.removeprefix("github:"))
     m = _GITHUB.match(spec)
     if m:
         return [Source(repo=f"{m.group(1)}/{m.group(2)}", url=safe_url(spec), kind=GIT)]
@@ -77,11 +87,18 @@ def parse_spec(spec: str, base_dir: Path | None = None) -> list[Source]:
     return [Source(repo=f"local/{_basename(str(path))}", url=path.resolve().as_uri(), kind=kind)]
 
 
-def parse_specs(specs: list[str] | tuple[str, ...], base_dir: Path | None = None) -> list[Source]:
-    """All SPECs -> sources, sorted by repo id; ids made unique so two folders named alike both survive."""
+def parse_specs(specs: list[str] | tuple[str, ...], base_dir: Path | None = None,
+                discover: Discovery | None = None) -> list[Source]:
+    """All SPECs -> sources, sorted by repo id; ids made unique so two folders named alike both survive.
+
+    With `discover` (GitHub access), `github:QUERY` SPECs are searched and GitHub URLs get their metadata
+    (stars, forks, licence) looked up.
+    """
     sources: list[Source] = []
     for spec in specs:
-        sources.extend(parse_spec(spec, base_dir))
+        sources.extend(parse_spec(spec, base_dir, discover))
+    if discover is not None:
+        sources = [discover.enrich(s) for s in sources]
     seen: dict[str, Source] = {}
     for s in sources:
         if s.repo in seen and seen[s.repo].url == s.url:
@@ -100,3 +117,35 @@ def _basename(path: str) -> str:
 
 def _is_git_repo(path: Path) -> bool:
     return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())
+
+
+class Discovery:
+    """GitHub-backed discovery and metadata for sources (see seedlib/sources/github.py)."""
+
+    def __init__(self, client, selection):
+        self.client, self.selection = client, selection
+
+    def search(self, query: str) -> list[Source]:
+        from seedlib.sources.github import GitHubError
+
+        try:
+            found = [m for m in self.client.search_repositories(query) if self.selection.accepts(m)]
+        except GitHubError as e:
+            raise ConfigError(f"sources: github:{query}: {e}") from None
+        return [_from_meta(m) for m in found]
+
+    def enrich(self, source: Source) -> Source:
+        """Add GitHub metadata to a github.com source; leave others (and lookups that fail) as they are."""
+        from seedlib.sources.github import GitHubError
+
+        if source.stars is not None or not _GITHUB.match(source.url):
+            return source
+        try:
+            return dataclasses.replace(_from_meta(self.client.repository(source.repo)), url=source.url)
+        except GitHubError:
+            return source  # the crawl will record the repository's own failure, if any
+
+
+def _from_meta(meta: dict) -> Source:
+    return Source(repo=meta["repo"], url=meta["url"], kind=GIT, stars=meta["stars"], forks=meta["forks"],
+                  license=meta["license"], pushed_at=meta["pushed_at"])
