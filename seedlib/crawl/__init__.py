@@ -33,6 +33,7 @@ class CrawlResult:
     dropped: list[dict] = field(default_factory=list)
     commits: list[dict] = field(default_factory=list)
     commits_skipped: str | None = None  # why history was not extracted (criteria not met)
+    commits_since: str | None = None    # set when only commits after this head were extracted
     seconds: float = 0.0
 
 
@@ -101,7 +102,7 @@ def criteria(config: Config) -> commits.CommitCriteria:
                                   min_commits=config.commit_min_commits, min_days=config.commit_min_days)
 
 
-def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector) -> str:
+def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector, since: str | None) -> str:
     gitdir = scratch / "repo.git"
     git.clone_bare(source.url, gitdir, timeout=config.clone_timeout_s)
     sha = git.head_sha(gitdir)
@@ -120,9 +121,11 @@ def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector) -
     repo = out.result.repo
     accepted, why = criteria(config).accepts(repo["stars"], repo["forks"], n_commits, days)
     if accepted:
+        since = since if since and commits.is_ancestor(gitdir, since, sha) else None
+        out.result.commits_since = since
         out.result.commits = commits.extract_commits(
             source.repo, gitdir, max_commits=config.commit_max_commits,
-            max_file_bytes=config.commit_max_file_bytes, timeout=config.clone_timeout_s)
+            max_file_bytes=config.commit_max_file_bytes, timeout=config.clone_timeout_s, since=since)
     else:
         out.result.commits_skipped = why
     return sha
@@ -143,8 +146,12 @@ def _crawl_folder(source: Source, out: _Collector) -> None:
         out.regular(e.path, data)
 
 
-def crawl_source(source: Source, config: Config, scratch_root: str | None = None) -> CrawlResult:
-    """Crawl one source. Never raises for bad input: failures become a failed repos row."""
+def crawl_source(source: Source, config: Config, scratch_root: str | None = None,
+                 since: str | None = None) -> CrawlResult:
+    """Crawl one source. Never raises for bad input: failures become a failed repos row.
+
+    since: a previously crawled head; only commits after it are extracted (when it is an ancestor).
+    """
     started = time.monotonic()
     result = CrawlResult(repo={"repo": source.repo, "url": source.url, "head_sha": None, "stars": source.stars,
                                "forks": source.forks, "license": source.license, "status": "ok", "error": None})
@@ -154,7 +161,7 @@ def crawl_source(source: Source, config: Config, scratch_root: str | None = None
         if source.kind == FOLDER:
             _crawl_folder(source, collector)
         else:
-            result.repo["head_sha"] = _crawl_git(source, config, scratch, collector)
+            result.repo["head_sha"] = _crawl_git(source, config, scratch, collector, since)
     except (git.GitError, OSError) as e:
         # The repository as a whole failed: record it, and keep no partial file list for it.
         result.files.clear()
@@ -173,21 +180,44 @@ def crawl_sources(sources: Iterable[Source], config: Config) -> Iterator[CrawlRe
         yield crawl_source(source, config)
 
 
-def crawl_partition(spec_json: str, partition: int, sources: Iterable[dict]) -> Iterator[dict]:
+def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None, partition: int,
+                    sources: Iterable[dict]) -> Iterator[dict]:
     """Crawl one partition's sources and write its parts; yields one metadata row per part written.
 
-    Runs inside a Spark executor (mapPartitionsWithIndex), or directly in a unit test.
+    Runs inside a Spark executor (mapPartitionsWithIndex), or directly in a unit test. A source with a
+    `prev_head` is first checked with `git ls-remote`: unchanged repositories reuse `previous_parts`.
     """
     import sys
 
+    from seedlib.crawl.incremental import PreviousRows, remote_head
     from seedlib.run import RunSpec
     from seedlib.stage import PartWriter
 
     spec = RunSpec.from_json(spec_json)
     config = spec.load_config()
-    writer = PartWriter(spec.storage(), spec.stage_prefix(STAGE), partition)
+    storage = spec.storage()
+    writer = PartWriter(storage, spec.stage_prefix(STAGE), partition)
+    previous = PreviousRows(storage, previous_parts) if previous_parts else None
     for item in sorted(sources, key=lambda s: s["repo"]):
-        result = crawl_source(Source(**item), config)
+        item = dict(item)
+        prev_head = item.pop("prev_head", None)
+        source = Source(**item)
+        head = remote_head(source.url, config.clone_timeout_s) if prev_head and previous else None
+        if head is not None and head == prev_head:
+            for dataset in ("repos", "files", "dropped", "commits"):
+                rows = previous.rows(dataset, source.repo)
+                if rows is not None:
+                    writer.add(dataset, rows)
+            print(f"[crawl] {source.repo}: unchanged at {head[:12]}, reused the previous crawl",
+                  file=sys.stderr, flush=True)
+            continue
+        result = crawl_source(source, config, since=prev_head if previous else None)
+        if prev_head and previous and result.repo["status"] == "ok" and result.commits_since:
+            older = previous.rows("commits", source.repo)
+            if older is not None and older.num_rows:
+                keep = max(0, config.commit_max_commits - len(result.commits))
+                older = older.sort_by([("committer_time", "descending"), ("sha", "ascending")]).slice(0, keep)
+                writer.add("commits", older)
         writer.add("repos", [result.repo])
         writer.add("files", result.files)
         writer.add("dropped", result.dropped)
@@ -195,6 +225,8 @@ def crawl_partition(spec_json: str, partition: int, sources: Iterable[dict]) -> 
         status = "ok" if result.repo["status"] == "ok" else f"FAILED ({result.repo['error']})"
         history = f"{len(result.commits)} commits" if not result.commits_skipped else \
             f"no commits ({result.commits_skipped})"
+        if result.commits_since:
+            history += f" since {result.commits_since[:12]}"
         print(f"[crawl] {item['repo']}: {status}, {len(result.files)} files kept, "
               f"{len(result.dropped)} dropped, {history} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
     yield from writer.close().to_pylist()

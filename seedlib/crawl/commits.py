@@ -75,11 +75,20 @@ def _path(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def is_ancestor(gitdir: Path, older: str, newer: str, timeout: float = 60) -> bool:
+    try:
+        git.run_git(["merge-base", "--is-ancestor", older, newer], cwd=gitdir, timeout=timeout)
+        return True
+    except git.GitError:
+        return False  # not an ancestor (history rewritten), or the commit is unknown here
+
+
 def extract_commits(repo: str, gitdir: Path, *, max_commits: int, max_file_bytes: int,
-                    include_merges: bool = False, timeout: float = 600) -> list[dict]:
-    """Rows of the `commits` dataset for one repository, newest first."""
+                    include_merges: bool = False, timeout: float = 600, since: str | None = None) -> list[dict]:
+    """Rows of the `commits` dataset for one repository, newest first (only those after `since`)."""
+    revs = f"{since}..HEAD" if since else "HEAD"
     log = git.run_git(["log", "--first-parent", f"--max-count={max_commits}",
-                       "--format=%H%x00%P%x00%at%x00%ct%x00%B%x1e", "HEAD"], cwd=gitdir, timeout=timeout)
+                       "--format=%H%x00%P%x00%at%x00%ct%x00%B%x1e", revs], cwd=gitdir, timeout=timeout)
     rows = []
     for record in log.split(b"\x1e"):
         record = record.lstrip(b"\n")
