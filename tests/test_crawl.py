@@ -66,20 +66,22 @@ def test_language_filter_and_file_cap(tmp_path):
 
 def test_unreachable_empty_and_corrupt_repositories_fail_without_raising(tmp_path):
     missing = crawl_source(Source("local/none", (tmp_path / "none").as_uri(), GIT), CONFIG)
-    assert missing.repo["status"] == "failed" and "git clone failed" in missing.repo["error"]
+    assert missing.repo["status"] == "failed"
+    assert missing.repo["error"].startswith("unreachable: git clone failed")
     assert missing.files == [] and missing.dropped == []
 
     empty = tmp_path / "empty"
     empty.mkdir()
     git(empty, "init", "-q")
     result = crawl_source(Source("local/empty", empty.as_uri(), GIT), CONFIG)
-    assert result.repo["status"] == "failed"
+    assert result.repo["status"] == "failed" and result.repo["error"].startswith("empty: ")
 
     corrupt = make_repo(tmp_path / "corrupt", {"a.py": "a = 1\n", "b.py": "b = 2\n"})
     blob = git(corrupt, "rev-parse", "HEAD:b.py").strip()
     os.remove(corrupt / ".git" / "objects" / blob[:2] / blob[2:])
     result = crawl_source(Source("local/corrupt", corrupt.as_uri(), GIT), CONFIG)
     assert result.repo["status"] == "failed" and result.files == []
+    assert result.repo["error"].startswith("corrupt: ")
 
 
 def test_hooks_of_crawled_repositories_never_run(tmp_path):

@@ -58,13 +58,13 @@ DROPS = [ledger.drop("o/a", "img.png", "ab" * 32, "crawl", "binary"),
 REPOS = [{"repo": "o/a", "url": "file:///a", "head_sha": "1" * 40, "stars": None, "forks": None,
           "license": None, "status": "ok", "error": None},
          {"repo": "o/b", "url": "file:///b", "head_sha": None, "stars": None, "forks": None,
-          "license": None, "status": "failed", "error": "git clone failed: nope"}]
+          "license": None, "status": "failed", "error": "unreachable: git clone failed: nope"}]
 
 
 def test_stage_report_counts_come_from_the_rows(spec):
     report = write_crawl(spec, FILES, DROPS, REPOS)
     assert (report.rows_in, report.rows_out, report.dropped) == (7, 5, {"binary": 1, "undecodable": 1})
-    assert report.details == {"repos": {"ok": 1, "failed": 1}}
+    assert report.details == {"repos": {"ok": 1, "unreachable": 1}}
     # partition 0 got 3 files -> parts of 2 + 1 rows; partition 1 got 2 files -> one part
     assert [p.rsplit("/", 1)[1] for p in report.datasets["files"]["paths"]] == [
         "part-00000-0000.parquet", "part-00000-0001.parquet", "part-00001-0000.parquet"]

@@ -65,6 +65,7 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
     # Exact counts: 6 + 2 + 2 files seen in three repositories; the missing one is a failed repo.
     assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
         ("crawl", 10, 7, {"binary": 2, "unknown_language": 1})]
+    assert m["stages"][0]["details"] == {"repos": {"ok": 3, "unreachable": 1}}
     assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 7, "dropped": 3, "commits": 2}
     files = published(storage, "files")
     assert sorted(zip(files.column("repo").to_pylist(), files.column("path").to_pylist(),

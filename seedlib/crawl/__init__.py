@@ -167,8 +167,10 @@ def crawl_source(source: Source, config: Config, scratch_root: str | None = None
         result.files.clear()
         result.dropped.clear()
         result.commits.clear()
-        result.repo.update(status="failed", error=str(e) if isinstance(e, git.GitError) else
-                           f"{type(e).__name__}: {e.strerror or e}")
+        # error = "<reason>: <message>"; the reason is what the manifest counts per failure kind.
+        reason = e.reason if isinstance(e, git.GitError) else "unreadable"
+        message = str(e) if isinstance(e, git.GitError) else f"{type(e).__name__}: {e.strerror or e}"
+        result.repo.update(status="failed", error=f"{reason}: {message}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = time.monotonic() - started

@@ -17,7 +17,14 @@ from typing import Iterator
 
 
 class GitError(Exception):
-    """A git command failed; the message is safe to record (no credentials)."""
+    """A git command failed; the message is safe to record (no credentials).
+
+    `reason` is the short word counted in the manifest: unreachable, timeout, empty, corrupt, git_error.
+    """
+
+    def __init__(self, message: str, reason: str = "git_error"):
+        super().__init__(message)
+        self.reason = reason
 
 
 # Applied to every git invocation: hooks off, no prompts, no user/system config, no protocol surprises.
@@ -37,10 +44,13 @@ def run_git(args: list[str], *, timeout: float, cwd: Path | None = None, input: 
         proc = subprocess.run(["git", *_SAFE_CONFIG, *args], cwd=cwd, input=input, capture_output=True,
                               timeout=timeout, env=_env(), check=False)
     except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} timed out after {timeout:.0f}s") from None
+        raise GitError(f"git {args[0]} timed out after {timeout:.0f}s", "timeout") from None
     if proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}")
+        text = "\n".join(msg).lower()
+        reason = ("corrupt" if "corrupt" in text or "missing" in text or "bad object" in text
+                  else "unreachable" if args[0] in ("clone", "ls-remote") else "git_error")
+        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}", reason)
     return proc.stdout
 
 
@@ -53,7 +63,7 @@ def head_sha(gitdir: Path, timeout: float = 60) -> str:
     try:
         return run_git(["rev-parse", "--verify", "HEAD^{commit}"], cwd=gitdir, timeout=timeout).decode().strip()
     except GitError:
-        raise GitError("repository is empty (no commit at HEAD)") from None
+        raise GitError("repository is empty (no commit at HEAD)", "empty") from None
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,7 @@ def read_blobs(gitdir: Path, shas: list[str], timeout: float = 600) -> Iterator[
             header = stdout.readline()
             parts = header.split()
             if len(parts) != 3:
-                raise GitError(f"object {sha} is missing from the repository (corrupt clone?)")
+                raise GitError(f"object {sha} is missing from the repository (corrupt clone?)", "corrupt")
             size = int(parts[2])
             data = stdout.read(size)
             stdout.read(1)  # trailing newline
