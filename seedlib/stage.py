@@ -29,7 +29,8 @@ PARTS_SCHEMA = pa.schema([
     ("dataset", pa.string()),
     ("key", pa.string()),
     ("rows", pa.int64()),
-    ("counts", pa.string()),  # JSON {reason: n} for dropped, {status: n} for repos, {} otherwise
+    ("counts", pa.string()),  # JSON {reason: n} for dropped, {status: n} for repos, {} otherwise;
+                              # plus {detail: {key: n}} a filter reported (summed into StageReport.details)
 ])
 
 
@@ -72,6 +73,17 @@ class PartWriter:
         self.buffered: Counter[str] = Counter()
         self.seq: Counter[str] = Counter()
         self.written: list[dict] = []
+        self.details: dict[str, dict[str, Counter[str]]] = {}  # dataset -> detail -> key -> n
+
+    def add_details(self, dataset: str, details: dict[str, dict[str, int]]) -> None:
+        """Counts that go with this dataset's next part, e.g. {"unparsed": {"Markdown": 3}}.
+
+        They are stored in the part's `counts` and summed by `StageRecorder.finish` into the report's
+        `details`; if no row of the dataset is written, an empty part carries them (never lost).
+        """
+        for name, counts in details.items():
+            bucket = self.details.setdefault(dataset, {}).setdefault(name, Counter())
+            bucket.update({str(k): int(n) for k, n in counts.items()})
 
     def add(self, dataset: str, rows: Iterable[dict] | pa.Table) -> None:
         table = rows if isinstance(rows, pa.Table) else datasets.table(dataset, list(rows))
@@ -85,26 +97,35 @@ class PartWriter:
     def _flush(self, dataset: str) -> None:
         tables = self.buffers.pop(dataset, [])
         self.buffered[dataset] = 0
+        details = self._take_details(dataset)
         if not tables:
-            return
+            if not details:
+                return
+            tables = [datasets.table(dataset, [])]
         table = datasets.conform(dataset, pa.concat_tables(tables, promote_options="default"))
         key = f"{self.prefix}/{dataset}/part-{self.partition:05d}-{self.seq[dataset]:04d}.parquet"
         self.seq[dataset] += 1
         self.storage.write_parquet(key, table)
         self.written.append({"dataset": dataset, "key": key, "rows": table.num_rows,
-                             "counts": json.dumps(_counts(dataset, table), sort_keys=True)})
+                             "counts": json.dumps({**_counts(dataset, table), **details}, sort_keys=True)})
+
+    def _take_details(self, dataset: str) -> dict[str, dict[str, int]]:
+        return {name: dict(sorted(c.items())) for name, c in sorted(self.details.pop(dataset, {}).items())}
 
     def close(self) -> pa.RecordBatch:
-        for dataset in sorted(self.buffers):
+        for dataset in sorted(set(self.buffers) | set(self.details)):
             self._flush(dataset)
         return pa.RecordBatch.from_pylist(self.written, schema=PARTS_SCHEMA)
 
 
 def _counts(dataset: str, table: pa.Table) -> dict[str, int]:
-    column = {"dropped": "reason", "repos": "status"}.get(dataset)
-    if column is None:
-        return {}
-    return dict(Counter(table.column(column).to_pylist()))
+    if dataset == "dropped":
+        return dict(Counter(table.column("reason").to_pylist()))
+    if dataset == "repos":  # "ok", or the failure reason that prefixes the error ("unreachable: ...")
+        return dict(Counter("ok" if status == "ok" else (error or "failed").split(":", 1)[0]
+                            for status, error in zip(table.column("status").to_pylist(),
+                                                     table.column("error").to_pylist())))
+    return {}
 
 
 class StageRecorder:
@@ -136,6 +157,11 @@ class StageRecorder:
         for part in parts:
             by_dataset.setdefault(part["dataset"], []).append((part["key"], int(part["rows"])))
             counts = json.loads(part["counts"] or "{}")
+            for name, sub in [(k, v) for k, v in counts.items() if isinstance(v, dict)]:
+                del counts[name]  # a filter's details, e.g. {"unparsed": {"Markdown": 3}}
+                bucket = report.details.setdefault(name, {})
+                for key, n in sub.items():
+                    bucket[key] = bucket.get(key, 0) + n
             if part["dataset"] == "dropped":
                 dropped.update(counts)
             elif part["dataset"] == "repos":
@@ -174,8 +200,10 @@ def iter_parts(batches: Iterable[pa.RecordBatch]) -> Iterator[dict]:
 
 
 # A per-file filter: built once per partition (so parsers etc. are reused), then called per input part.
-# It returns the kept files (a table; it may add columns) and the ledger rows for the dropped ones.
-FileFilter = Callable[[pa.Table], tuple[pa.Table, list[dict]]]
+# It returns the kept files (a table; it may add columns) and the ledger rows for the dropped ones, and
+# optionally a third element, {detail: {key: n}} counts (e.g. {"unparsed": {"Markdown": 3}}) that end up
+# summed in the stage report's `details`.
+FileFilter = Callable[[pa.Table], "tuple[pa.Table, list[dict]] | tuple[pa.Table, list[dict], dict]"]
 
 
 def filter_parts(spec_json: str, stage: str, make_filter: Callable[..., FileFilter],
@@ -193,11 +221,13 @@ def filter_parts(spec_json: str, stage: str, make_filter: Callable[..., FileFilt
     decide = make_filter(config)
     for index, key in items:
         table = storage.read_parquet([key])
-        kept, dropped = decide(table)
+        kept, dropped, *extra = decide(table)
         if kept.num_rows + len(dropped) != table.num_rows:
             raise StageError(f"stage {stage}: filter returned {kept.num_rows} kept + {len(dropped)} dropped "
                              f"for {table.num_rows} input rows of {key}")
         writer = PartWriter(storage, spec.stage_prefix(stage), index, rows_per_part=max(1, table.num_rows))
+        if extra and extra[0]:
+            writer.add_details("files", extra[0])  # before the rows: they ride on the same part
         writer.add("files", kept)
         writer.add("dropped", dropped)
         yield from writer.close().to_pylist()

@@ -1,0 +1,146 @@
+"""Real source found on this machine, per language, for bench/syntax.py (nothing is downloaded).
+
+Each loader returns [(name, bytes)] of files from released projects: CPython-compilable Python from the
+venv's site-packages, the JDK's src.zip, npm's own JavaScript, glibc/libstdc++ headers and C examples
+shipped in Debian -dev packages, Go from git's contrib folder, and Rust's standard library as rendered in
+the rustup documentation (the HTML source pages, turned back into source text).
+"""
+
+from __future__ import annotations
+
+import glob
+import html
+import os
+import random
+import re
+import sys
+import zipfile
+from pathlib import Path
+
+Corpus = list[tuple[str, bytes]]
+
+
+def _files(patterns: list[str], min_size: int = 1024, max_size: int = 400_000) -> list[str]:
+    out = []
+    for pattern in patterns:
+        for p in glob.glob(pattern, recursive=True):
+            try:
+                if os.path.isfile(p) and min_size <= os.path.getsize(p) <= max_size:
+                    out.append(p)
+            except OSError:
+                pass
+    return sorted(set(out))
+
+
+def _read(paths: list[str], rng: random.Random, budget: int) -> Corpus:
+    rng.shuffle(paths)
+    out, total = [], 0
+    for p in paths:
+        if total >= budget:
+            break
+        data = Path(p).read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        out.append((p, data))
+        total += len(data)
+    return out
+
+
+def python(rng: random.Random, budget: int) -> Corpus:
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    paths = [p for p in _files([f"{site}/**/*.py"]) if "/_vendor/" not in p and "/test" not in p]
+    rng.shuffle(paths)
+    out, total = [], 0
+    for p in paths:
+        if total >= budget:
+            break
+        data = Path(p).read_bytes()
+        try:
+            compile(data, p, "exec", dont_inherit=True)  # known-good: CPython accepts it
+            data.decode("utf-8")
+        except (SyntaxError, ValueError, UnicodeDecodeError):
+            continue
+        out.append((p, data))
+        total += len(data)
+    return out
+
+
+def java(rng: random.Random, budget: int) -> Corpus:
+    zips = sorted({os.path.realpath(z) for z in glob.glob("/usr/lib/jvm/*/lib/src.zip") if os.path.isfile(z)})
+    out, total = [], 0
+    for z in zips:
+        with zipfile.ZipFile(z) as archive:
+            infos = [i for i in archive.infolist() if i.filename.endswith(".java") and 1024 <= i.file_size <= 400_000
+                     and i.filename.startswith(("java.base/java/", "java.desktop/java/", "java.sql/"))]
+            rng.shuffle(infos)
+            for info in infos:
+                if total >= budget:
+                    return out
+                data = archive.read(info)
+                out.append((f"{z}!{info.filename}", data))
+                total += len(data)
+    return out
+
+
+def javascript(rng: random.Random, budget: int) -> Corpus:
+    paths = [p for p in _files(["/usr/lib/node_modules/npm/**/*.js", "/usr/share/nodejs/**/*.js"])
+             if not p.endswith(".min.js")]
+    return _read(paths, rng, budget)
+
+
+def c(rng: random.Random, budget: int) -> Corpus:
+    return _read(_files(["/usr/include/*.h", "/usr/include/*/*.h", "/usr/share/doc/*/examples/**/*.c"]), rng, budget)
+
+
+def cpp(rng: random.Random, budget: int) -> Corpus:
+    return _read(_files(["/usr/include/c++/*/bits/*.h", "/usr/include/c++/*/bits/*.tcc",
+                         "/usr/include/**/*.hpp"]), rng, budget)
+
+
+def go(rng: random.Random, budget: int) -> Corpus:
+    return _read(_files(["/usr/share/doc/**/*.go", "/usr/lib/go*/src/**/*.go", "/usr/local/go/src/**/*.go"]),
+                 rng, budget)
+
+
+_RUST_CODE = re.compile(r'<pre class="rust"><code>(.*?)</code></pre>', re.S)
+_LINE_ANCHOR = re.compile(r"<a href=#\d+ id=\d+ data-nosnippet>\d+</a>")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def rust(rng: random.Random, budget: int) -> Corpus:
+    real = _files(["/root/.cargo/registry/src/**/*.rs", "/usr/share/cargo/registry/**/*.rs"])
+    out = _read(real, rng, budget)
+    total = sum(len(d) for _, d in out)
+    pages = _files([os.path.expanduser("~/.rustup/toolchains/*/share/doc/rust/html/src/**/*.rs.html")],
+                   max_size=4_000_000)
+    rng.shuffle(pages)
+    for p in pages:
+        if total >= budget:
+            break
+        m = _RUST_CODE.search(Path(p).read_text(encoding="utf-8", errors="replace"))
+        if not m:
+            continue
+        data = html.unescape(_TAG.sub("", _LINE_ANCHOR.sub("", m.group(1)))).encode("utf-8")
+        if 1024 <= len(data) <= 400_000:
+            out.append((p.removesuffix(".html"), data))
+            total += len(data)
+    return out
+
+
+LOADERS = {"Python": python, "Java": java, "JavaScript": javascript, "C": c, "C++": cpp, "Go": go, "Rust": rust}
+EXTENSIONS = {"Python": ".py", "Java": ".java", "JavaScript": ".js", "C": ".c", "C++": ".cpp", "Go": ".go",
+              "Rust": ".rs"}
+
+
+def damage(data: bytes, rng: random.Random) -> tuple[bytes, bytes]:
+    """Two damaged copies: truncated at a random point past its first quarter, and one with a bracket removed."""
+    cut = data[: rng.randrange(len(data) // 4, max(len(data) // 4 + 1, len(data) - 1))]
+    brackets = [i for i, ch in enumerate(data) if ch in b"()[]{}"]
+    if brackets:
+        i = rng.choice(brackets)
+        lost = data[:i] + data[i + 1:]
+    else:
+        lost = data
+    return cut, lost
