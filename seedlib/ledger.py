@@ -20,6 +20,10 @@ UNKNOWN_LANGUAGE = "unknown_language"
 LANGUAGE_EXCLUDED = "language_excluded"
 REPO_FILE_CAP = "repo_file_cap"
 DUPLICATE_REASONS = frozenset({"exact_duplicate", "near_duplicate"})
+# Reasons whose duplicate_of is set when a kept copy of the same file exists, else null: the files of a
+# repository dropped as a (near) copy of another repository.
+REPO_DUPLICATE = "repo_duplicate"
+OPTIONAL_DUPLICATE_REASONS = frozenset({REPO_DUPLICATE})
 
 _REASON = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -29,7 +33,9 @@ def drop(repo: str, path: str, sha256: str | None, stage: str, reason: str,
     """One ledger row. Checks the reason's shape so a typo cannot create a new silent category."""
     if not _REASON.match(reason):
         raise ValueError(f"ledger reason must be snake_case, got {reason!r}")
-    if (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
+    if reason in OPTIONAL_DUPLICATE_REASONS:
+        pass
+    elif (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
         raise ValueError(f"duplicate_of is required for duplicate reasons only (reason {reason!r})")
     return {"repo": repo, "path": path, "sha256": sha256, "stage": stage, "reason": reason,
             "duplicate_of": duplicate_of}

@@ -1,0 +1,113 @@
+"""Near-duplicate clusters on Spark: LSH buckets -> candidate pairs -> verified edges -> components.
+
+nodes: DataFrame[rank long, sig binary] where rank is the keeper order (smaller is kept first).
+Returns DataFrame[rank, root] for the nodes that lose to another (rank != root), plus details for the
+manifest. Oversized buckets do not expand to all pairs (they link each member to the bucket's best
+member and to its neighbour in rank order, all pairs still verified); oversized components keep only the
+members whose own signature is within the threshold of the keeper's (the rest stay), so a chain of
+pairwise-similar files cannot wipe out unrelated ones. Both are counted in the details.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from seedlib.dedup import minhash
+from seedlib.dedup.components import connected_components
+
+BAND_SCHEMA = "band int, bucket long, rank long"
+PAIR_SCHEMA = "src long, dst long"
+EST_SCHEMA = "src long, dst long, similar boolean"
+
+
+def _bands(bands: int, rows: int, num_perm: int, batches):
+    for batch in batches:
+        sigs = minhash.binary_to_sig(batch.column("sig"), num_perm)
+        ranks = np.asarray(batch.column("rank"), dtype=np.int64)
+        h = minhash.band_hashes(sigs, bands, rows)
+        yield pa.RecordBatch.from_pydict({
+            "band": pa.array(np.tile(np.arange(bands, dtype=np.int32), len(ranks))),
+            "bucket": pa.array(h.reshape(-1)),
+            "rank": pa.array(np.repeat(ranks, bands)),
+        })
+
+
+def bucket_pairs(members: list[int], max_bucket: int) -> list[tuple[int, int]]:
+    """Candidate pairs of one bucket (members sorted): all pairs, or star + chain above max_bucket."""
+    if len(members) <= max_bucket:
+        return [(members[i], members[j]) for i in range(len(members)) for j in range(i + 1, len(members))]
+    first = members[0]
+    return [(first, m) for m in members[1:]] + list(zip(members[1:], members[2:]))
+
+
+def _pairs(max_bucket: int, batches):
+    for batch in batches:
+        src, dst = [], []
+        for members in batch.column("members").to_pylist():
+            for a, b in bucket_pairs(members, max_bucket):
+                src.append(a)
+                dst.append(b)
+        yield pa.RecordBatch.from_pydict({"src": pa.array(src, pa.int64()), "dst": pa.array(dst, pa.int64())})
+
+
+def _verify(threshold: float, num_perm: int, batches):
+    for batch in batches:
+        est = minhash.estimate(minhash.binary_to_sig(batch.column("sig_a"), num_perm),
+                               minhash.binary_to_sig(batch.column("sig_b"), num_perm))
+        yield pa.RecordBatch.from_pydict({"src": batch.column("src"), "dst": batch.column("dst"),
+                                          "similar": pa.array(est >= threshold - 1e-12)})
+
+
+def verify(pairs: DataFrame, nodes: DataFrame, threshold: float, num_perm: int) -> DataFrame:
+    a = nodes.select(F.col("rank").alias("src"), F.col("sig").alias("sig_a"))
+    b = nodes.select(F.col("rank").alias("dst"), F.col("sig").alias("sig_b"))
+    joined = pairs.join(a, "src").join(b, "dst").select("src", "dst", "sig_a", "sig_b")
+    return joined.mapInArrow(partial(_verify, threshold, num_perm), EST_SCHEMA)
+
+
+def near_clusters(nodes: DataFrame, params: minhash.MinHashParams, max_bucket: int,
+                  max_component: int) -> tuple[DataFrame, dict]:
+    bands, rows = params.bands
+    nodes = nodes.select("rank", "sig").localCheckpoint()
+    banded = nodes.mapInArrow(partial(_bands, bands, rows, params.num_perm), BAND_SCHEMA)
+    buckets = (banded.groupBy("band", "bucket").agg(F.sort_array(F.collect_list("rank")).alias("members"))
+               .where(F.size("members") > 1).localCheckpoint())
+    bstats = buckets.agg(F.count(F.lit(1)).alias("n"), F.max(F.size("members")).alias("largest"),
+                         F.sum((F.size("members") > max_bucket).cast("long")).alias("oversized")).first()
+    pairs = buckets.select("members").mapInArrow(partial(_pairs, max_bucket), PAIR_SCHEMA).distinct()
+    checked = verify(pairs, nodes, params.threshold, params.num_perm).localCheckpoint()
+    counts = checked.groupBy("similar").count().collect()
+    n_pairs = {bool(r["similar"]): int(r["count"]) for r in counts}
+    edges = checked.where("similar").select("src", "dst")
+    details = {"bands": bands, "rows": rows, "threshold": params.threshold, "num_perm": params.num_perm,
+               "shingle": params.shingle, "nodes": nodes.count(),
+               "buckets_shared": int(bstats["n"] or 0), "largest_bucket": int(bstats["largest"] or 0),
+               "oversized_buckets": int(bstats["oversized"] or 0), "max_bucket": max_bucket,
+               "candidate_pairs": n_pairs.get(True, 0) + n_pairs.get(False, 0),
+               "verified_pairs": n_pairs.get(True, 0), "rejected_pairs": n_pairs.get(False, 0),
+               "components": 0, "largest_component": 0, "oversized_components": 0,
+               "max_component": max_component, "rounds": 0, "kept_in_oversized": 0}
+    if not n_pairs.get(True):
+        return nodes.sparkSession.createDataFrame([], "rank long, root long"), details
+    comps, rounds = connected_components(edges)
+    comps = comps.localCheckpoint()
+    sizes = comps.groupBy("root").agg(F.count(F.lit(1)).alias("size")).localCheckpoint()
+    cstats = sizes.agg(F.count(F.lit(1)).alias("n"), F.max("size").alias("largest"),
+                       F.sum((F.col("size") > max_component).cast("long")).alias("oversized")).first()
+    details.update(components=int(cstats["n"]), largest_component=int(cstats["largest"]),
+                   oversized_components=int(cstats["oversized"]), rounds=rounds)
+    losers = comps.where(F.col("node") != F.col("root")).select(F.col("node").alias("rank"), "root")
+    if cstats["oversized"]:
+        big = sizes.where(F.col("size") > max_component).select("root")
+        in_big = losers.join(big, "root")
+        direct = verify(in_big.select(F.col("root").alias("src"), F.col("rank").alias("dst")), nodes,
+                        params.threshold, params.num_perm)
+        stay = direct.where(~F.col("similar")).select(F.col("dst").alias("rank"))
+        details["kept_in_oversized"] = stay.count()
+        losers = losers.join(stay, "rank", "left_anti")
+    return losers, details

@@ -1,0 +1,53 @@
+"""The keeper order: one total order over files, so exactly one representative per group is kept.
+
+A file's key is a string that sorts (bytewise, in Spark and in Python alike) in keeper order:
+configured repository criteria first (default: permissive licence, most stars, most forks, most recent
+push), then repository id and path ascending as the final tie-breakers that make the order total.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+KEEP_CRITERIA = ("license", "stars", "forks", "pushed")
+DEFAULT_PERMISSIVE = ("MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense",
+                      "0BSD", "Zlib", "CC0-1.0", "BSL-1.0", "PSF-2.0", "Python-2.0", "Unicode-DFS-2016")
+_BIG = 10**18
+
+
+def check_criteria(criteria: Iterable[str], key: str = "dedup_keep_order") -> tuple[str, ...]:
+    out = tuple(c.strip().lower() for c in criteria)
+    bad = [c for c in out if c not in KEEP_CRITERIA]
+    if bad:
+        raise ValueError(f"{key}: unknown criterion {bad[0]!r}; expected some of {', '.join(KEEP_CRITERIA)}")
+    return out
+
+
+def _desc(value) -> str:
+    """Larger first: an 18-digit complement (missing counts as 0)."""
+    n = max(0, min(int(value or 0), _BIG - 1))
+    return f"{_BIG - 1 - n:018d}"
+
+
+def repo_key(repo: str, meta: Mapping | None, criteria: tuple[str, ...],
+             permissive: frozenset[str]) -> str:
+    """The sortable key of a repository (its files' keys extend it with the path)."""
+    meta = meta or {}
+    parts = []
+    for c in criteria:
+        if c == "license":
+            lic = (meta.get("license") or "").strip()
+            parts.append("0" if lic.lower() in permissive else "1")
+        elif c == "pushed":
+            parts.append(_desc(meta.get("pushed_at") or 0))
+        else:
+            parts.append(_desc(meta.get(c)))
+    return "".join(parts) + "|" + repo + "\x00"
+
+
+def file_key(rkey: str, path: str) -> str:
+    return rkey + path
+
+
+def permissive_set(licenses: Iterable[str]) -> frozenset[str]:
+    return frozenset(s.strip().lower() for s in licenses)

@@ -1,0 +1,232 @@
+"""The Spark plans of the two dedup stages.
+
+Both follow one shape, which makes the output independent of Spark's partitioning and executor count:
+1. read: a DataFrame with one row per input part key, `mapInArrow` reads each part through
+   `seedlib.storage` (so s3:// works without s3a) and keeps only what the decisions need, tagged with
+   the input part index;
+2. decide: globally, with Spark aggregates and joins, using the keeper order (a total order);
+3. apply: decisions grouped by input part (`applyInArrow`); input part i is re-read and split into
+   output part i's kept `files` and `dropped` rows, each sorted (PartWriter), exactly like `filter_parts`.
+
+exact_dedup: repository level (identical sets of file hashes; near-identical sets by MinHash over the
+file hashes), then file level by SHA-256 among the remaining repositories.
+near_dedup: file-level MinHash (shingles of lightly normalised text) -> LSH -> verified pairs ->
+connected components -> the best file of each component is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from seedlib import ledger
+from seedlib.dedup import minhash, order
+from seedlib.dedup.lsh import near_clusters
+from seedlib.run import RunSpec
+from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError, read_report
+
+EXACT, NEAR = "exact_duplicate", "near_duplicate"
+DECISION_SCHEMA = "part int, repo string, path string, reason string, duplicate_of string"
+
+
+def input_parts(storage, spec: RunSpec, input_stage: str | None, stage: str) -> tuple[list[tuple[int, str]], int]:
+    if not input_stage:
+        raise StageError(f"stage {stage} needs --input-stage")
+    report = read_report(storage, spec.stage_prefix(input_stage))
+    return list(enumerate(report.datasets["files"]["paths"])), report.rows_out
+
+
+def repo_meta(storage, spec: RunSpec) -> dict[str, dict]:
+    """repo -> its crawl row (license, stars, forks, ...), from the crawl's `repos` dataset."""
+    paths = read_report(storage, spec.stage_prefix("crawl")).datasets.get("repos", {}).get("paths", [])
+    if not paths:
+        return {}
+    return {r["repo"]: r for r in storage.read_parquet(paths).to_pylist()}
+
+
+def repo_keys(meta: dict[str, dict], repos, config) -> dict[str, str]:
+    criteria = order.check_criteria(config.dedup_keep_order)
+    permissive = order.permissive_set(config.dedup_permissive_licenses)
+    return {r: order.repo_key(r, meta.get(r), criteria, permissive) for r in repos}
+
+
+def _whitespace_hash(text: str | None) -> str:
+    return hashlib.sha256(" ".join((text or "").split()).encode("utf-8")).hexdigest()
+
+
+# ---------- read ----------
+
+def _read(spec_json: str, rkeys: dict[str, str], mode: str, config_json: str, batches):
+    spec = RunSpec.from_json(spec_json)
+    storage = spec.storage()
+    settings = json.loads(config_json)
+    for batch in batches:
+        for part, key in zip(batch.column("part").to_pylist(), batch.column("key").to_pylist()):
+            cols = ["repo", "path", "sha256"] + (["content"] if mode != "raw" else [])
+            t = storage.read_parquet([key], columns=cols)
+            repos = t.column("repo").to_pylist()
+            paths = t.column("path").to_pylist()
+            rk = [rkeys.get(r) or order.repo_key(r, None, (), frozenset()) for r in repos]
+            out = {"part": pa.array([part] * t.num_rows, pa.int32()), "repo": t.column("repo"),
+                   "path": t.column("path"), "sha256": t.column("sha256"), "rkey": pa.array(rk, pa.string()),
+                   "key": pa.array([order.file_key(k, p) for k, p in zip(rk, paths)], pa.string())}
+            if mode == "raw":
+                out["h"] = t.column("sha256")
+            elif mode == "whitespace":
+                out["h"] = pa.array([_whitespace_hash(c) for c in t.column("content").to_pylist()], pa.string())
+            else:  # near: signatures of the contents
+                params = minhash.MinHashParams(**settings)
+                sigs, has = minhash.text_signatures(t.column("content").combine_chunks(), params)
+                binary = minhash.sig_to_binary(sigs)
+                out["sig"] = pa.array([s if h else None for s, h in zip(binary.to_pylist(), has)], pa.binary())
+            yield from pa.Table.from_pydict(out).to_batches()
+
+
+FILES_SCHEMA = "part int, repo string, path string, sha256 string, rkey string, key string, h string"
+NEAR_SCHEMA = "part int, repo string, path string, sha256 string, rkey string, key string, sig binary"
+
+
+def read_files(spark, spec: RunSpec, items, rkeys, mode: str, settings: dict | None = None) -> DataFrame:
+    parts = spark.createDataFrame([(i, k) for i, k in items], "part int, key string").repartition(
+        max(1, min(len(items), spark.sparkContext.defaultParallelism * 2)))
+    schema = NEAR_SCHEMA if mode == "near" else FILES_SCHEMA
+    return parts.mapInArrow(partial(_read, spec.to_json(), rkeys, mode, json.dumps(settings or {})), schema)
+
+
+def with_rank(df: DataFrame, key: str) -> DataFrame:
+    """Add `rank` (long): the position of `key` in a global sort (distributed: range partitioning)."""
+    spark = df.sparkSession
+    ranked = df.select(key).orderBy(key).rdd.map(lambda r: r[0]).zipWithIndex()
+    return df.join(spark.createDataFrame(ranked, f"{key} string, rank long"), key)
+
+
+# ---------- apply ----------
+
+def _apply(spec_json: str, stage: str, keys: dict[int, str], table: pa.Table) -> pa.Table:
+    spec = RunSpec.from_json(spec_json)
+    storage = spec.storage()
+    part = table.column("part")[0].as_py()
+    decided = {(r["repo"], r["path"]): r for r in table.to_pylist() if r["repo"] is not None}
+    t = storage.read_parquet([keys[part]])
+    drop = np.zeros(t.num_rows, bool)
+    dropped = []
+    for i, (repo, path, sha) in enumerate(zip(t.column("repo").to_pylist(), t.column("path").to_pylist(),
+                                             t.column("sha256").to_pylist())):
+        d = decided.get((repo, path))
+        if d is not None:
+            drop[i] = True
+            dropped.append(ledger.drop(repo, path, sha, stage, d["reason"], d["duplicate_of"]))
+    if len(dropped) != len(decided):
+        raise StageError(f"stage {stage}: {len(decided) - len(dropped)} decisions matched no file of {keys[part]}")
+    writer = PartWriter(storage, spec.stage_prefix(stage), part, rows_per_part=max(1, t.num_rows))
+    writer.add("files", t.filter(pa.array(~drop)))
+    writer.add("dropped", dropped)
+    return pa.Table.from_batches([writer.close()], schema=PARTS_SCHEMA)
+
+
+def apply_decisions(spark, spec: RunSpec, stage: str, items, decisions: DataFrame) -> list[dict]:
+    markers = spark.createDataFrame([(i, None, None, None, None) for i, _ in items], DECISION_SCHEMA)
+    grouped = decisions.select("part", "repo", "path", "reason", "duplicate_of").union(markers).groupBy("part")
+    spec_json, keys = spec.to_json(), dict(items)
+
+    def apply_part(table: pa.Table) -> pa.Table:
+        return _apply(spec_json, stage, keys, table)
+
+    out = grouped.applyInArrow(apply_part, "dataset string, key string, rows long, counts string")
+    return [r.asDict() for r in out.collect()]
+
+
+# ---------- exact_dedup ----------
+
+def repo_duplicates(files: DataFrame, config) -> tuple[DataFrame, dict]:
+    """DataFrame[repo, kept_repo] of repositories dropped as copies, and details."""
+    spark = files.sparkSession
+    repos = (files.groupBy("repo").agg(F.first("rkey").alias("rkey"),
+                                       F.sort_array(F.collect_set("h")).alias("hs"))
+             .withColumn("fp", F.sha2(F.concat_ws(",", "hs"), 256)).localCheckpoint())
+    best = repos.groupBy("fp").agg(F.min(F.struct("rkey", "repo")).alias("best"))
+    exact = (repos.join(best, "fp").where(F.col("repo") != F.col("best.repo"))
+             .select("repo", F.col("best.repo").alias("kept_repo")))
+    details = {"repos": repos.count(), "exact_copies": exact.count(), "near_copies": 0}
+    if config.repo_dedup_threshold <= 0:
+        return exact, details
+    params = minhash.MinHashParams(num_perm=config.near_dedup_num_perm, threshold=config.repo_dedup_threshold)
+    candidates = (repos.join(exact, "repo", "left_anti").where(F.size("hs") >= config.repo_dedup_min_files)
+                  .select("repo", "rkey", "hs"))
+    ranked = with_rank(candidates, "rkey").localCheckpoint()
+    sigs = ranked.select("rank", "hs").mapInArrow(partial(_set_sigs, params.num_perm), "rank long, sig binary")
+    losers, near = near_clusters(sigs, params, config.near_dedup_max_bucket, config.near_dedup_max_component)
+    names = ranked.select("rank", "repo")
+    near_df = (losers.join(names, "rank")
+               .join(names.select(F.col("rank").alias("root"), F.col("repo").alias("kept_repo")), "root")
+               .select("repo", "kept_repo"))
+    details["near_copies"] = near_df.count()
+    details["near"] = near
+    return exact.union(near_df), details
+
+
+def _set_sigs(num_perm: int, batches):
+    for batch in batches:
+        sets = batch.column("hs").to_pylist()
+        doc = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+        values = minhash.hex_values([h for s in sets for h in s])
+        sigs = minhash.signatures_from_hashes(doc, values, len(sets), num_perm)
+        yield pa.RecordBatch.from_pydict({"rank": batch.column("rank"), "sig": minhash.sig_to_binary(sigs)})
+
+
+def exact_body(spark, spec: RunSpec, storage, input_stage):
+    config = spec.load_config()
+    items, rows_in = input_parts(storage, spec, input_stage, "exact_dedup")
+    if not items:
+        return [], rows_in, {}
+    meta = repo_meta(storage, spec)
+    files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup_exact_hash)
+    files = files.localCheckpoint()
+    dup_repos, repo_details = repo_duplicates(files, config)
+    dup_repos = dup_repos.localCheckpoint()
+    survivors = files.join(dup_repos, "repo", "left_anti")
+    best = survivors.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
+    exact = (survivors.join(best, "h").where(F.col("key") != F.col("best.key"))
+             .select("part", "repo", "path", F.lit(EXACT).alias("reason"),
+                     F.col("best.sha256").alias("duplicate_of")))
+    in_dup = (files.join(dup_repos, "repo").join(best, "h", "left")
+              .select("part", "repo", "path", F.lit(ledger.REPO_DUPLICATE).alias("reason"),
+                      F.col("best.sha256").alias("duplicate_of")))
+    decisions = exact.union(in_dup).localCheckpoint()
+    parts = apply_decisions(spark, spec, "exact_dedup", items, decisions)
+    groups = best.count()
+    details = {"exact": {"hash": config.dedup_exact_hash, "distinct_contents": groups},
+               "repo_dedup": repo_details}
+    return parts, rows_in, details
+
+
+# ---------- near_dedup ----------
+
+def near_body(spark, spec: RunSpec, storage, input_stage):
+    config = spec.load_config()
+    items, rows_in = input_parts(storage, spec, input_stage, "near_dedup")
+    if not items or config.near_dedup_threshold <= 0:
+        parts = apply_decisions(spark, spec, "near_dedup", items, spark.createDataFrame([], DECISION_SCHEMA)) \
+            if items else []
+        return parts, rows_in, {}
+    params = minhash.MinHashParams(num_perm=config.near_dedup_num_perm, shingle=config.near_dedup_shingle,
+                                   threshold=config.near_dedup_threshold)
+    meta = repo_meta(storage, spec)
+    settings = {"num_perm": params.num_perm, "shingle": params.shingle, "threshold": params.threshold}
+    files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), "near", settings)
+    files = with_rank(files, "key").localCheckpoint()
+    nodes = files.where(F.col("sig").isNotNull()).select("rank", "sig")
+    losers, details = near_clusters(nodes, params, config.near_dedup_max_bucket, config.near_dedup_max_component)
+    details["without_shingles"] = files.where(F.col("sig").isNull()).count()
+    info = files.select("rank", "part", "repo", "path", "sha256")
+    decisions = (losers.join(info, "rank")
+                 .join(info.select(F.col("rank").alias("root"), F.col("sha256").alias("duplicate_of")), "root")
+                 .select("part", "repo", "path", F.lit(NEAR).alias("reason"), "duplicate_of"))
+    parts = apply_decisions(spark, spec, "near_dedup", items, decisions)
+    return parts, rows_in, {"near": details}

@@ -1,0 +1,229 @@
+"""Dedup: signatures equal datasketch's, the keeper order, and the two Spark stages with exact ledgers."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from seedlib import ledger
+from seedlib.config import ConfigError, load_config
+from seedlib.dedup import minhash, order
+from seedlib.dedup.lsh import bucket_pairs
+from seedlib.run import RunSpec
+from seedlib.stage import PartWriter, StageRecorder
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def row(repo, path, text):
+    return {"repo": repo, "path": path, "lang": "Python", "sha256": sha(text), "size": len(text), "content": text}
+
+
+def repo(name, license=None, stars=None, forks=None):
+    return {"repo": name, "url": f"file:///{name}", "head_sha": "1" * 40, "stars": stars, "forks": forks,
+            "license": license, "status": "ok", "error": None}
+
+
+# ---------- fast: pure functions ----------
+
+def test_signatures_equal_datasketch_update_batch():
+    from datasketch import MinHash
+
+    texts = pa.array(["def foo(x):\n    return x + 1\n", "hi", "", None, "a b c d e f g h " * 3])
+    doc, hashes = minhash.shingle_hashes(texts, 5)
+    assert doc.tolist() == [0, 0, 1] + [4] * 20   # "hi": one short shingle; "" and None: none
+    sigs = minhash.signatures_from_hashes(doc, hashes, len(texts), 64)
+    for i in range(len(texts)):
+        m = MinHash(num_perm=64, seed=1, hashfunc=lambda v: v)
+        m.update_batch([int(v) for v in hashes[doc == i]])
+        assert m.scheme == "affine32" and (m.hashvalues == sigs[i]).all()
+    assert minhash.binary_to_sig(minhash.sig_to_binary(sigs), 64).tolist() == sigs.tolist()
+
+
+def test_shingles_ignore_case_and_punctuation_and_estimate_tracks_jaccard():
+    a, b = minhash.shingle_hashes(pa.array(["Foo(bar, BAZ) + qux"]), 2)[1], \
+        minhash.shingle_hashes(pa.array(["foo bar baz qux"]), 2)[1]
+    assert a.tolist() == b.tolist() and len(a) == 3
+    rng = random.Random(0)
+    words = [f"w{rng.randrange(10**6)}" for _ in range(400)]
+    other = list(words)
+    for i in range(0, 400, 40):        # 10 substitutions: exact shingle Jaccard ~0.78
+        other[i] = "changed"
+    sigs, has = minhash.text_signatures(pa.array([" ".join(words), " ".join(other)]), minhash.MinHashParams())
+    assert has.all()
+    sa, sb = set(zip(*[words[i:] for i in range(5)])), set(zip(*[other[i:] for i in range(5)]))
+    exact = len(sa & sb) / len(sa | sb)
+    assert abs(minhash.estimate(sigs[:1], sigs[1:])[0] - exact) < 0.08
+    assert minhash.optimal_bands(0.7, 256) == (25, 10)
+
+
+def test_bucket_pairs_all_pairs_then_star_and_chain():
+    assert bucket_pairs([1, 5, 9], 3) == [(1, 5), (1, 9), (5, 9)]
+    assert bucket_pairs([1, 5, 9, 12], 3) == [(1, 5), (1, 9), (1, 12), (5, 9), (9, 12)]
+
+
+def test_keeper_order_is_permissive_then_stars_forks_then_repo_path():
+    crit, perm = ("license", "stars", "forks", "pushed"), order.permissive_set(["MIT"])
+    keys = {name: order.file_key(order.repo_key(name, meta, crit, perm), "x.py") for name, meta in {
+        "z/gpl-famous": {"license": "GPL-3.0", "stars": 10_000},
+        "y/mit-small": {"license": "mit", "stars": 1},
+        "x/mit-big": {"license": "MIT", "stars": 50, "forks": 1},
+        "w/mit-big-forked": {"license": "MIT", "stars": 50, "forks": 2},
+        "a/unknown": None,
+    }.items()}
+    assert sorted(keys, key=keys.get) == ["w/mit-big-forked", "x/mit-big", "y/mit-small", "z/gpl-famous",
+                                          "a/unknown"]
+    assert order.file_key(order.repo_key("o/a", None, (), perm), "b") < order.file_key(
+        order.repo_key("o/a/b", None, (), perm), "a")
+
+
+def test_config_keys_are_checked_and_ledger_allows_repo_duplicate():
+    with pytest.raises(ConfigError, match="dedup_keep_order: unknown criterion 'age'"):
+        load_config({"dedup_keep_order": "license,age"}, {})
+    with pytest.raises(ConfigError, match="near_dedup_threshold"):
+        load_config({"near_dedup_threshold": 1.5}, {})
+    assert ledger.drop("o/a", "x", "ab", "exact_dedup", "repo_duplicate")["duplicate_of"] is None
+    assert ledger.drop("o/a", "x", "ab", "exact_dedup", "repo_duplicate", "cd")["duplicate_of"] == "cd"
+
+
+# ---------- slow: the stages on Spark ----------
+
+def make_run(tmp_path, run_id="run_1", **overrides):
+    config = load_config({"storage": (tmp_path / "data").as_uri(), **overrides}, {})
+    return RunSpec(snapshot="2026-02-03", run_id=run_id, config=config.public_dict())
+
+
+def write_crawl(spec, files, repos, partitions=2):
+    storage = spec.storage()
+    rec = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl")
+    rec.reset()
+    parts = []
+    for p in range(partitions):
+        w = PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=3)
+        for r in files[p::partitions]:
+            w.add("files", [r])
+        w.add("repos", repos[p::partitions])
+        parts.extend(w.close().to_pylist())
+    return rec.finish(parts)
+
+
+def run_body(spark, spec, name, body, input_stage):
+    from seedlib.stage import read_report
+
+    storage = spec.storage()
+    rec = StageRecorder(storage, spec.stage_prefix(name), name, input_stage)
+    rec.reset()
+    parts, rows_in, details = body(spark, spec, storage, input_stage)
+    report = rec.finish(parts, rows_in=rows_in, details=details)
+    assert report.rows_in == read_report(storage, spec.stage_prefix(input_stage)).rows_out
+    kept = storage.read_parquet(report.datasets["files"]["paths"]) if report.datasets["files"]["paths"] else None
+    dropped = storage.read_parquet(report.datasets["dropped"]["paths"]).sort_by([("repo", "ascending"), ("path", "ascending")]) \
+        if report.datasets["dropped"]["paths"] else pa.table({"repo": []})
+    return report, kept, dropped
+
+
+EXACT_FILES = [
+    row("o/a", "x.py", "A\n"), row("o/a", "y.py", "B\n"), row("o/a", "y2.py", "B\n"), row("o/a", "w.py", "C\n"),
+    row("o/b", "x.py", "A\n"), row("o/b", "z.py", "C\n"), row("o/b", "only_b.py", "F\n"),
+    row("o/c", "p.py", "D\n"), row("o/c", "q.py", "E\n"),
+    row("o/d", "p.py", "D\n"), row("o/d", "q.py", "E\n"),
+    row("o/e", "ws.py", "D \n"),
+]
+EXACT_REPOS = [repo("o/a", "MIT", 10), repo("o/b", "GPL-3.0", 1000), repo("o/c", "MIT", 5),
+               repo("o/d", "Apache-2.0", 50), repo("o/e")]
+
+
+@pytest.mark.slow
+def test_exact_dedup_keeps_one_copy_by_keeper_order_and_drops_repo_copies(spark, tmp_path):
+    from seedlib.dedup.plan import exact_body
+    from seedlib.publish import publish_run
+
+    spec = make_run(tmp_path)
+    write_crawl(spec, EXACT_FILES, EXACT_REPOS)
+    report, kept, dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
+    assert sorted(zip(kept.column("repo").to_pylist(), kept.column("path").to_pylist())) == [
+        ("o/a", "w.py"), ("o/a", "x.py"), ("o/a", "y.py"), ("o/b", "only_b.py"),
+        ("o/d", "p.py"), ("o/d", "q.py"), ("o/e", "ws.py")]
+    assert dropped.select(["repo", "path", "stage", "reason", "duplicate_of"]).to_pylist() == [
+        {"repo": "o/a", "path": "y2.py", "stage": "exact_dedup", "reason": "exact_duplicate", "duplicate_of": sha("B\n")},
+        {"repo": "o/b", "path": "x.py", "stage": "exact_dedup", "reason": "exact_duplicate", "duplicate_of": sha("A\n")},
+        {"repo": "o/b", "path": "z.py", "stage": "exact_dedup", "reason": "exact_duplicate", "duplicate_of": sha("C\n")},
+        {"repo": "o/c", "path": "p.py", "stage": "exact_dedup", "reason": "repo_duplicate", "duplicate_of": sha("D\n")},
+        {"repo": "o/c", "path": "q.py", "stage": "exact_dedup", "reason": "repo_duplicate", "duplicate_of": sha("E\n")},
+    ]
+    assert (report.rows_in, report.rows_out, report.dropped) == (12, 7, {"exact_duplicate": 3, "repo_duplicate": 2})
+    assert report.details["repo_dedup"]["exact_copies"] == 1
+    publish_run(spec, ["crawl", "exact_dedup"])   # the ledger invariant holds
+
+    ws = make_run(tmp_path, "run_ws", dedup_exact_hash="whitespace", dedup_keep_order="stars")
+    write_crawl(ws, EXACT_FILES, EXACT_REPOS)
+    report, kept, dropped = run_body(spark, ws, "exact_dedup", exact_body, "crawl")
+    rows = {(r["repo"], r["path"]): r for r in dropped.to_pylist()}
+    # "D \n" ~ "D\n" once whitespace is collapsed; by stars alone o/d (50) beats o/e (unknown = 0).
+    assert rows[("o/e", "ws.py")]["reason"] == "exact_duplicate" and rows[("o/e", "ws.py")]["duplicate_of"] == sha("D\n")
+    # by stars alone o/b (1000) now keeps A and C, o/a's copies go
+    assert rows[("o/a", "x.py")]["duplicate_of"] == sha("A\n") and ("o/b", "x.py") not in rows
+
+
+def near_corpus(seed=7):
+    rng = random.Random(seed)
+    vocab = [f"tok{i}" for i in range(5000)]
+
+    def doc(n=300):
+        return [rng.choice(vocab) for _ in range(n)]
+
+    def mutate(words, k):
+        out = list(words)
+        for i in rng.sample(range(len(out)), k):
+            out[i] = rng.choice(vocab)
+        return out
+
+    base1, base2 = doc(), doc()
+    files = [
+        row("o/a", "one.py", " ".join(base1)),
+        row("o/b", "one_copy.py", " ".join(mutate(base1, 3))),     # near duplicate of o/a one.py
+        row("o/c", "one_more.py", " ".join(mutate(base1, 4))),     # near duplicate too
+        row("o/b", "two.py", " ".join(base2)),
+        row("o/c", "two_v2.py", "\n".join(mutate(base2, 2))),      # different whitespace, near dup
+        row("o/a", "empty.py", ""),
+        row("o/a", "short.py", "x"),
+    ] + [row(f"o/u{i}", f"u{i}.py", " ".join(doc())) for i in range(12)]  # unrelated
+    repos = [repo("o/a", "MIT", 5), repo("o/b", "MIT", 50), repo("o/c", "GPL-3.0", 10_000)] + [
+        repo(f"o/u{i}") for i in range(12)]
+    return files, repos
+
+
+@pytest.mark.slow
+def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(spark, tmp_path):
+    from seedlib.dedup.plan import near_body
+
+    files, repos = near_corpus()
+    outputs = []
+    for run_id, shuffle in (("p2", 2), ("p7", 7)):
+        spec = make_run(tmp_path, run_id)
+        write_crawl(spec, files, repos, partitions=3)
+        before = spark.conf.get("spark.sql.shuffle.partitions")
+        spark.conf.set("spark.sql.shuffle.partitions", str(shuffle))
+        try:
+            report, kept, dropped = run_body(spark, spec, "near_dedup", near_body, "crawl")
+        finally:
+            spark.conf.set("spark.sql.shuffle.partitions", before)
+        storage = spec.storage()
+        outputs.append([(k.rsplit("/", 2)[-2:], storage.read_bytes(k))
+                        for name in ("files", "dropped") for k in report.datasets[name]["paths"]])
+    assert outputs[0] == outputs[1]           # byte-identical parts, same names
+    assert dropped.select(["repo", "path", "reason", "duplicate_of"]).to_pylist() == [
+        {"repo": "o/a", "path": "one.py", "reason": "near_duplicate", "duplicate_of": files[1]["sha256"]},
+        {"repo": "o/c", "path": "one_more.py", "reason": "near_duplicate", "duplicate_of": files[1]["sha256"]},
+        {"repo": "o/c", "path": "two_v2.py", "reason": "near_duplicate", "duplicate_of": files[3]["sha256"]},
+    ]
+    assert (report.rows_in, report.rows_out) == (19, 16)
+    near = report.details["near"]
+    assert near["largest_component"] == 3 and near["components"] == 2 and near["without_shingles"] == 1
+    assert near["verified_pairs"] >= 3 and (near["bands"], near["rows"]) == (25, 10)
