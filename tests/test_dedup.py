@@ -227,3 +227,52 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
     near = report.details["near"]
     assert near["largest_component"] == 3 and near["components"] == 2 and near["without_shingles"] == 1
     assert near["verified_pairs"] >= 3 and (near["bands"], near["rows"]) == (25, 10)
+
+
+def test_shingles_when_the_empty_token_ends_the_vocabulary():
+    # "x)" splits into ["x", ""]: the empty token is the last distinct one (this used to raise IndexError).
+    import pyarrow as pa
+
+    from seedlib.dedup import minhash
+
+    doc, hashes = minhash.shingle_hashes(pa.array(["a b c d e f", "x)", ""]), 5)
+    assert sorted(set(doc.tolist())) == [0, 1] and len(hashes) == len(doc)
+    again, _ = minhash.shingle_hashes(pa.array(["a b c d e f", "x"]), 5)
+    assert doc.tolist() == again.tolist()
+
+
+def test_a_batch_with_fewer_tokens_than_the_shingle_width():
+    import pyarrow as pa
+
+    from seedlib.dedup import minhash
+
+    doc, hashes = minhash.shingle_hashes(pa.array(["class Main {}", ""]), 5)  # 2 tokens in all, k = 5
+    assert doc.tolist() == [0] and len(hashes) == 1
+    single, _ = minhash.shingle_hashes(pa.array(["class Main {}"]), 5)
+    assert single.tolist() == [0]
+
+
+def test_shingle_counts_match_a_plain_reference_on_random_batches():
+    import random
+    import re
+    from collections import Counter
+
+    import pyarrow as pa
+
+    from seedlib.dedup import minhash
+
+    rng = random.Random(7)
+    words = ["a", "b", "x1", "def", "(", ")", " ", "\n", "=", "ß", "::", ""]
+    for _ in range(200):
+        texts = ["".join(rng.choice(words) + rng.choice([" ", "", "."]) for _ in range(rng.randint(0, 9)))
+                 for _ in range(rng.randint(1, 5))]
+        k = rng.randint(1, 6)
+        doc, hashes = minhash.shingle_hashes(pa.array(texts), k)
+        expected = {}
+        for i, text in enumerate(texts):
+            # words are ASCII [0-9A-Za-z_] runs (RE2's \W): other characters separate them
+            tokens = [t for t in re.split(r"[^0-9a-z_]+", text.lower()) if t]
+            n = max(len(tokens) - k + 1, 1) if tokens else 0
+            if n:
+                expected[i] = n
+        assert dict(Counter(doc.tolist())) == expected, (texts, k)

@@ -89,7 +89,12 @@ def _string_hashes(tokens: pa.Array) -> np.ndarray:
     powers = np.cumprod(np.full(int(lengths.max()), _P, dtype=np.uint64), dtype=np.uint64)
     with np.errstate(over="ignore"):
         terms = (data.astype(np.uint64) + np.uint64(1)) * powers[pos]
-        h = np.add.reduceat(terms, starts) if len(terms) else np.zeros(n, np.uint64)
+        # reduceat over non-empty strings only: an empty string has no terms, and its start may equal
+        # len(terms) (out of bounds) or the next string's start (reduceat would return a wrong sum).
+        h = np.zeros(n, np.uint64)
+        nonempty = lengths > 0
+        if nonempty.any():
+            h[nonempty] = np.add.reduceat(terms, starts[nonempty])
         return fmix64(h + lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
 
 
@@ -114,7 +119,7 @@ def shingle_hashes(texts: pa.Array, k: int = 5) -> tuple[np.ndarray, np.ndarray]
     n = len(t)
     acc = np.zeros(n, np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(k):
+        for j in range(min(k, n)):  # fewer tokens than k in the whole batch: shorter windows only
             shifted = np.zeros(n, np.uint64)
             same = np.zeros(n, bool)
             shifted[: n - j] = t[j:]
