@@ -1,11 +1,16 @@
 """seed_snapshot: the nightly code-data snapshot, stage by stage.
 
-    prepare -> crawl -> publish
+    prepare -> crawl -> exact_dedup -> near_dedup -> syntax -> publish
 
-- prepare  resolves the snapshot date (the manual `snapshot_date` param, else the data interval's start),
-           the configuration and the sources, and records them in the run's prefix (seedlib/run.py).
-- crawl    Spark: clones each repository and extracts files at HEAD (spark_jobs/crawl.py, seedlib/crawl/).
-- publish  checks the ledger invariant and stage counts, then writes the manifest (seedlib/publish.py).
+- prepare      resolves the snapshot date (the manual `snapshot_date` param, else the data interval's
+               start), the configuration and the sources; records them in the run's prefix (seedlib/run.py).
+- crawl        Spark: clones each repository, extracts its files at HEAD and its commits; unchanged
+               repositories are reused from the last publication (spark_jobs/crawl.py, seedlib/crawl/).
+- exact_dedup  Spark: identical and near-identical repositories, then SHA-256 duplicate files; one copy
+               kept by a total order (spark_jobs/exact_dedup.py, seedlib/dedup/).
+- near_dedup   Spark: MinHash + LSH + verified edges + connected components (spark_jobs/near_dedup.py).
+- syntax       Spark: minimal rules + tree-sitter error share per file (spark_jobs/syntax.py, seedlib/syntax/).
+- publish      checks the ledger invariant and stage counts, then writes the manifest (seedlib/publish.py).
 
 New stages go between crawl and publish: add their name to STAGES and their entrypoint to spark_jobs/.
 This file only wires tasks; all logic lives in seedlib and spark_jobs.
@@ -25,7 +30,7 @@ RUN_SPEC = "{{ ti.xcom_pull(task_ids='prepare') }}"
 SNAPSHOTS = Asset(name="seed_snapshots", uri="x-seed://snapshots")
 
 # The stages whose outputs the snapshot is made of, in pipeline order.
-STAGES = ["crawl"]
+STAGES = ["crawl", "exact_dedup", "near_dedup", "syntax"]
 
 
 def spark_stage(name: str) -> SparkSubmitOperator:

@@ -79,7 +79,7 @@ def test_backfill_two_dates_publishes_two_snapshots(tmp_path):
 
         data = work / ".seed" / "data" / "snapshots"
         wanted = [data / f"dt={d}" / "_MANIFEST.json" for d in ("2026-05-01", "2026-05-02")]
-        wait_for(lambda: all(p.is_file() for p in wanted), 420, "two backfilled snapshots", ui, log)
+        wait_for(lambda: all(p.is_file() for p in wanted), 900, "two backfilled snapshots", ui, log)
         for path in wanted:
             m = json.loads(path.read_text())
             assert m["datasets"]["files"]["rows"] == 2

@@ -38,10 +38,12 @@ def test_schedule_params_and_stage_order():
     assert dag.timetable.expression == "0 2 * * *"
     assert dag.catchup is False and dag.max_active_runs == 1
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["prepare", "crawl", "publish"]
+    assert order == ["prepare", "crawl", "exact_dedup", "near_dedup", "syntax", "publish"]
     crawl = dag.get_task("crawl")
     assert type(crawl).__name__ == "SparkSubmitOperator"
     assert crawl.application.endswith("spark_jobs/crawl.py") and crawl.retries == 2
+    assert "--input-stage" not in crawl.application_args
+    assert dag.get_task("syntax").application_args[-2:] == ["--input-stage", "near_dedup"]
     assert {"snapshot_date", "sources", "languages", "max_file_bytes", "storage"} <= set(dag.params.keys())
     assert [o.name for o in dag.get_task("publish").outlets] == ["seed_snapshots"]
 

@@ -64,23 +64,26 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
 
     # Exact counts: 6 + 2 + 2 files seen in three repositories; the missing one is a failed repo.
     assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
-        ("crawl", 10, 7, {"binary": 2, "unknown_language": 1})]
+        ("crawl", 10, 7, {"binary": 2, "unknown_language": 1}), ("exact_dedup", 7, 6, {"exact_duplicate": 1}),
+        ("near_dedup", 6, 6, {}), ("syntax", 6, 6, {})]
     assert m["stages"][0]["details"] == {"repos": {"ok": 3, "unreachable": 1}}
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 7, "dropped": 3, "commits": 2}
+    assert m["stages"][3]["details"]["unparsed"] == {"Markdown": 1}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 6, "dropped": 4, "commits": 2}
     files = published(storage, "files")
     assert sorted(zip(files.column("repo").to_pylist(), files.column("path").to_pylist(),
                       files.column("lang").to_pylist())) == [
         ("local/alpha", "README.md", "Markdown"), ("local/alpha", "app.py", "Python"),
         ("local/alpha", "lib/native.c", "C"), ("local/alpha", "lib/shared.py", "Python"),
-        ("local/beta", "Main.java", "Java"), ("local/beta", "shared.py", "Python"),
-        ("local/plain", "tool.sh", "Shell")]
-    shared = [r for r in files.to_pylist() if r["path"].endswith("shared.py")]
-    assert {r["sha256"] for r in shared} == {hashlib.sha256(SHARED.encode()).hexdigest()}
-    assert shared[0]["content"] == SHARED
+        ("local/beta", "Main.java", "Java"), ("local/plain", "tool.sh", "Shell")]
+    [shared] = [r for r in files.to_pylist() if r["path"].endswith("shared.py")]
+    shared_sha = hashlib.sha256(SHARED.encode()).hexdigest()
+    assert shared["sha256"] == shared_sha and shared["content"] == SHARED
     dropped = published(storage, "dropped").to_pylist()
-    assert sorted((d["repo"], d["path"], d["reason"]) for d in dropped) == [
-        ("local/alpha", "NOTICE", "unknown_language"), ("local/alpha", "blob.py", "binary"),
-        ("local/plain", "image.png", "binary")]
+    assert sorted((d["repo"], d["path"], d["stage"], d["reason"], d["duplicate_of"]) for d in dropped) == [
+        ("local/alpha", "NOTICE", "crawl", "unknown_language", None),
+        ("local/alpha", "blob.py", "crawl", "binary", None),
+        ("local/beta", "shared.py", "exact_dedup", "exact_duplicate", shared_sha),  # alpha < beta: kept
+        ("local/plain", "image.png", "crawl", "binary", None)]
     repos = {r["repo"]: r for r in published(storage, "repos").to_pylist()}
     assert repos["local/does-not-exist"]["status"] == "failed" and repos["local/does-not-exist"]["error"]
     assert repos["local/alpha"]["status"] == "ok" and len(repos["local/alpha"]["head_sha"]) == 40
@@ -156,7 +159,7 @@ def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch):
     storage = storage_for(load_config({"storage": uri}, {"SEED_S3_ENDPOINT_URL": settings.endpoint_url}))
     assert storage.root.startswith("s3://")
     m = manifest.read(storage, DATE)
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 6, "dropped": 2, "commits": 0}
-    assert published(storage, "files").num_rows == 6
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3, "commits": 0}
+    assert published(storage, "files").num_rows == 5
     assert m["config"]["s3_endpoint_url"] == settings.endpoint_url
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in storage.read_bytes(manifest_key(DATE)).decode()
