@@ -152,3 +152,18 @@ def test_a_50_mb_file_is_dropped_as_too_large(tmp_path):
     assert [f["path"] for f in result.files] == ["ok.py"]
     assert reasons(result) == {"big.py": "too_large"}
     assert result.dropped[0]["sha256"] == hashlib.sha256(b"# padding\n" * 5_000_000).hexdigest()
+
+
+def test_partial_clone_never_downloads_blobs_over_the_cap(tmp_path):
+    big = b"# big\n" * 400_000  # 2.4 MB, over the default max_file_bytes
+    repo = make_repo(tmp_path / "r", {"big.py": big, "ok.py": "ok = 1\n"})
+    make_repo(repo, {"big.py": big + b"# more\n", "ok.py": "ok = 2\n"}, message="grow")
+    git(repo, "config", "uploadpack.allowFilter", "true")  # a remote that allows partial clones, like GitHub
+    cfg = load_config({"commit_min_commits": 1, "commit_min_days": 0}, {})
+    result = crawl_source(Source("local/r", repo.as_uri(), GIT), cfg)
+    assert [f["path"] for f in result.files] == ["ok.py"]
+    [drop] = result.dropped
+    assert (drop["path"], drop["reason"], drop["sha256"]) == ("big.py", "too_large", None)  # never fetched
+    changes = {c["new_path"]: c for c in result.commits[0]["files"]}
+    assert changes["big.py"]["skipped"] == "too_large" and changes["big.py"]["diff"] is None
+    assert changes["ok.py"]["diff"].endswith("+ok = 2\n")

@@ -104,13 +104,18 @@ def criteria(config: Config) -> commits.CommitCriteria:
 
 def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector, since: str | None) -> str:
     gitdir = scratch / "repo.git"
-    git.clone_bare(source.url, gitdir, timeout=config.clone_timeout_s)
+    git.clone_bare(source.url, gitdir, timeout=config.clone_timeout_s, blob_limit=config.max_file_bytes)
     sha = git.head_sha(gitdir)
+    partial = git.is_partial(gitdir)
+    # Blobs a partial clone left on the remote are over max_file_bytes: too_large, never downloaded.
+    missing = git.missing_objects(gitdir, ["--no-walk", sha], timeout=config.clone_timeout_s) if partial else set()
     entries = git.list_tree(gitdir, sha, timeout=config.clone_timeout_s)
-    blobs = [e for e in entries if e.mode != "160000"]
+    blobs = [e for e in entries if e.mode != "160000" and e.sha not in missing]
     for e in entries:
         if e.mode == "160000":
             out.special(e.path, ledger.SUBMODULE, None)
+        elif e.sha in missing:
+            out.special(e.path, ledger.TOO_LARGE, None)  # sha256 unknown: the bytes were never fetched
     contents = git.read_blobs(gitdir, [e.sha for e in blobs], timeout=config.clone_timeout_s)
     for e, (_sha, data) in zip(blobs, contents):
         if e.mode == "120000":
@@ -125,7 +130,8 @@ def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector, s
         out.result.commits_since = since
         out.result.commits = commits.extract_commits(
             source.repo, gitdir, max_commits=config.commit_max_commits,
-            max_file_bytes=config.commit_max_file_bytes, timeout=config.clone_timeout_s, since=since)
+            max_file_bytes=config.commit_max_file_bytes, timeout=config.clone_timeout_s, since=since,
+            partial=partial)
     else:
         out.result.commits_skipped = why
     return sha

@@ -84,11 +84,17 @@ def is_ancestor(gitdir: Path, older: str, newer: str, timeout: float = 60) -> bo
 
 
 def extract_commits(repo: str, gitdir: Path, *, max_commits: int, max_file_bytes: int,
-                    include_merges: bool = False, timeout: float = 600, since: str | None = None) -> list[dict]:
-    """Rows of the `commits` dataset for one repository, newest first (only those after `since`)."""
+                    include_merges: bool = False, timeout: float = 600, since: str | None = None,
+                    partial: bool = False) -> list[dict]:
+    """Rows of the `commits` dataset for one repository, newest first (only those after `since`).
+
+    partial: the clone is partial; blobs it left on the remote are reported as too_large, not fetched.
+    """
     revs = f"{since}..HEAD" if since else "HEAD"
-    log = git.run_git(["log", "--first-parent", f"--max-count={max_commits}",
-                       "--format=%H%x00%P%x00%at%x00%ct%x00%B%x1e", revs], cwd=gitdir, timeout=timeout)
+    window = ["--first-parent", f"--max-count={max_commits}", revs]
+    missing = git.missing_objects(gitdir, window, timeout=timeout) if partial else set()
+    log = git.run_git(["log", *window, "--format=%H%x00%P%x00%at%x00%ct%x00%B%x1e"], cwd=gitdir,
+                      timeout=timeout)
     rows = []
     for record in log.split(b"\x1e"):
         record = record.lstrip(b"\n")
@@ -102,12 +108,14 @@ def extract_commits(repo: str, gitdir: Path, *, max_commits: int, max_file_bytes
             "repo": repo, "sha": sha, "parents": parents_list,
             "author_time": _iso(author_t), "committer_time": _iso(committer_t),
             "message": message.rstrip("\n"),
-            "files": _changes(gitdir, sha, parents_list[0] if parents_list else None, max_file_bytes, timeout),
+            "files": _changes(gitdir, sha, parents_list[0] if parents_list else None, max_file_bytes,
+                              timeout, missing),
         })
     return rows
 
 
-def _changes(gitdir: Path, sha: str, parent: str | None, cap: int, timeout: float) -> list[dict]:
+def _changes(gitdir: Path, sha: str, parent: str | None, cap: int, timeout: float,
+             missing: set[str]) -> list[dict]:
     args = ["diff-tree", "-r", "-z", "--raw", "-M", "--no-commit-id"]
     args += [parent, sha] if parent else ["--root", sha]
     out = git.run_git(args, cwd=gitdir, timeout=timeout)
@@ -137,12 +145,14 @@ def _changes(gitdir: Path, sha: str, parent: str | None, cap: int, timeout: floa
             new_path = None
         entries.append((old_path, new_path, CHANGE_TYPES.get(kind, "unknown"),
                         None if old_sha == NULL_SHA else old_sha, None if new_sha == NULL_SHA else new_sha))
-    wanted = sorted({s for e in entries for s in e[3:] if s})
+    wanted = sorted({s for e in entries for s in e[3:] if s and s not in missing})
     blobs = dict(git.read_blobs(gitdir, wanted, timeout=timeout)) if wanted else {}
     changes = []
     for old_path, new_path, change_type, old_sha, new_sha in entries:
-        before, why_b = _text(blobs.get(old_sha) if old_sha else None, cap)
-        after, why_a = _text(blobs.get(new_sha) if new_sha else None, cap)
+        before, why_b = ((None, "too_large") if old_sha in missing else
+                         _text(blobs.get(old_sha) if old_sha else None, cap))
+        after, why_a = ((None, "too_large") if new_sha in missing else
+                        _text(blobs.get(new_sha) if new_sha else None, cap))
         skipped = why_b or why_a
         diff = None
         if not skipped:

@@ -54,9 +54,25 @@ def run_git(args: list[str], *, timeout: float, cwd: Path | None = None, input: 
     return proc.stdout
 
 
-def clone_bare(url: str, dest: Path, timeout: float) -> None:
-    run_git(["clone", "--bare", "--quiet", "--no-tags", "--single-branch", "--", url, str(dest)],
-            timeout=timeout)
+def clone_bare(url: str, dest: Path, timeout: float, blob_limit: int | None = None) -> None:
+    """A bare clone of the default branch. With `blob_limit`, a partial clone where the remote allows it
+    (GitHub does; a remote that does not simply sends everything): larger blobs are never downloaded."""
+    args = ["clone", "--bare", "--quiet", "--no-tags", "--single-branch"]
+    if blob_limit:
+        args.append(f"--filter=blob:limit={blob_limit}")
+    run_git([*args, "--", url, str(dest)], timeout=timeout)
+
+
+def is_partial(gitdir: Path) -> bool:
+    """True when the clone has promisor packs, i.e. objects may have been left on the remote (git marks
+    the pack even when the server ignored the filter)."""
+    return any((gitdir / "objects" / "pack").glob("*.promisor"))
+
+
+def missing_objects(gitdir: Path, revs: list[str], timeout: float = 600) -> set[str]:
+    """Objects reachable from `revs` that a partial clone did not download, listed without fetching."""
+    out = run_git(["rev-list", "--objects", "--missing=print", *revs], cwd=gitdir, timeout=timeout)
+    return {line[1:].split()[0].decode() for line in out.split(b"\n") if line.startswith(b"?")}
 
 
 def head_sha(gitdir: Path, timeout: float = 60) -> str:
@@ -71,19 +87,18 @@ class TreeEntry:
     path: bytes   # raw bytes: git paths need not be UTF-8
     mode: str     # 100644, 100755, 120000 (symlink), 160000 (submodule)
     sha: str
-    size: int     # -1 for submodules
 
 
 def list_tree(gitdir: Path, rev: str, timeout: float = 600) -> list[TreeEntry]:
-    out = run_git(["ls-tree", "-r", "-l", "-z", "--full-tree", rev], cwd=gitdir, timeout=timeout)
+    # No `-l`: sizes would make a partial clone fetch every blob it left on the remote.
+    out = run_git(["ls-tree", "-r", "-z", "--full-tree", rev], cwd=gitdir, timeout=timeout)
     entries = []
     for record in out.split(b"\0"):
         if not record:
             continue
         meta, path = record.split(b"\t", 1)
-        mode, _type, sha, size = meta.split()
-        entries.append(TreeEntry(path=path, mode=mode.decode(), sha=sha.decode(),
-                                 size=int(size) if size != b"-" else -1))
+        mode, _type, sha = meta.split()
+        entries.append(TreeEntry(path=path, mode=mode.decode(), sha=sha.decode()))
     return entries
 
 
