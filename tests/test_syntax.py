@@ -176,6 +176,7 @@ LONG_MEAN = ("var x = " + "1 + " * 40 + "1;\n") * 20
 TABLE = "TABLE = [\n" + "".join(f"    {i}, {i * 7}, {i * 13}, 0x{i:02x},\n" for i in range(300)) + "]\n"
 CODE_WITH_SMALL_TABLE = TABLE[:200] + "]\n" + VALID_PY * 3
 VALID_JS = "function add(a, b) {\n  return a + b;\n}\n\nmodule.exports = { add };\n"
+ONE_LINE_DOCSTRING = '"""A module whose only content is one docstring line well over a hundred characters long, as some packages have."""\n'
 
 
 @pytest.mark.parametrize("rule, positive, negative, lang", [
@@ -183,6 +184,7 @@ VALID_JS = "function add(a, b) {\n  return a + b;\n}\n\nmodule.exports = { add }
     (rules.ENCODED_DATA, BASE64, VALID_PY, "Python"),
     (rules.MINIFIED, MINIFIED, VALID_JS, "JavaScript"),
     (rules.MINIFIED, LONG_MEAN, VALID_JS, "JavaScript"),
+    (rules.MINIFIED, LONG_MEAN, ONE_LINE_DOCSTRING, "Python"),
     (rules.DATA_LITERALS, TABLE, CODE_WITH_SMALL_TABLE, "Python"),
 ])
 def test_rule_positive_and_negative(rule, positive, negative, lang):

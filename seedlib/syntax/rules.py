@@ -61,15 +61,21 @@ def encoded_data(text: str, lang: str | None, config: Config) -> bool:
     return bool(text) and total / len(text) > config.syntax_max_encoded_share
 
 
+# Share-based signals (mean line length, share of literal-only lines) need some text to mean anything: a
+# module holding one 130-character docstring is neither a minified payload nor a data table.
+MIN_CHARS_FOR_SHARES = 1000
+
+
 def minified(text: str, lang: str | None, config: Config) -> bool:
     lines = text.count("\n") + (not text.endswith("\n"))
-    if lines and (len(text) - lines + 1) / lines > config.syntax_max_mean_line_chars:
+    if (lines and len(text) >= MIN_CHARS_FOR_SHARES
+            and (len(text) - lines + 1) / lines > config.syntax_max_mean_line_chars):
         return True
     return bool(text) and max(len(line) for line in text.split("\n")) > config.syntax_max_line_chars
 
 
 def data_literals(text: str, lang: str | None, config: Config) -> bool:
-    if lang in DATA_LANGUAGES or not text:
+    if lang in DATA_LANGUAGES or len(text) < MIN_CHARS_FOR_SHARES:
         return False
     literal = sum(m.end() - m.start() for m in _LITERAL_LINE.finditer(text) if _HAS_LITERAL.search(m.group()))
     return literal / len(text) > config.syntax_max_data_share
