@@ -12,7 +12,8 @@ REPOS = pa.schema([
     ("forks", pa.int64()),
     ("license", pa.string()),
     ("status", pa.string()),   # "ok" or "failed"
-    ("error", pa.string()),    # null when ok
+    ("error", pa.string()),    # null when ok; else "<reason>: <message>"
+    ("pushed_at", pa.string()),  # beyond the contract: last push (ISO-8601, GitHub), null for local sources
 ])
 
 FILES = pa.schema([

@@ -276,3 +276,16 @@ def test_shingle_counts_match_a_plain_reference_on_random_batches():
             if n:
                 expected[i] = n
         assert dict(Counter(doc.tolist())) == expected, (texts, k)
+
+
+def test_most_recent_push_wins_among_otherwise_equal_repositories():
+    from seedlib.dedup import order
+
+    criteria = ("license", "stars", "forks", "pushed")
+    permissive = order.permissive_set(["MIT"])
+    old = order.repo_key("a/old", {"license": "MIT", "stars": 5, "pushed_at": "2020-01-01T00:00:00Z"},
+                         criteria, permissive)
+    new = order.repo_key("z/new", {"license": "MIT", "stars": 5, "pushed_at": "2026-01-01T00:00:00Z"},
+                         criteria, permissive)
+    unknown = order.repo_key("b/unknown", {"license": "MIT", "stars": 5}, criteria, permissive)
+    assert sorted([old, new, unknown]) == [new, old, unknown]

@@ -160,7 +160,8 @@ def crawl_source(source: Source, config: Config, scratch_root: str | None = None
     """
     started = time.monotonic()
     result = CrawlResult(repo={"repo": source.repo, "url": source.url, "head_sha": None, "stars": source.stars,
-                               "forks": source.forks, "license": source.license, "status": "ok", "error": None})
+                               "forks": source.forks, "license": source.license, "status": "ok", "error": None,
+                               "pushed_at": source.pushed_at})
     scratch = Path(tempfile.mkdtemp(prefix="seed-crawl-", dir=scratch_root))
     collector = _Collector(source, config, result)
     try:

@@ -7,6 +7,7 @@ push), then repository id and path ascending as the final tie-breakers that make
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Iterable, Mapping
 
 KEEP_CRITERIA = ("license", "stars", "forks", "pushed")
@@ -29,6 +30,15 @@ def _desc(value) -> str:
     return f"{_BIG - 1 - n:018d}"
 
 
+def _epoch(value) -> int:
+    """Seconds since 1970 of an ISO-8601 time (GitHub's `pushed_at`) or a number; missing counts as 0."""
+    if not value:
+        return 0
+    if isinstance(value, (int, float)):
+        return int(value)
+    return int(dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+
+
 def repo_key(repo: str, meta: Mapping | None, criteria: tuple[str, ...],
              permissive: frozenset[str]) -> str:
     """The sortable key of a repository (its files' keys extend it with the path)."""
@@ -39,7 +49,7 @@ def repo_key(repo: str, meta: Mapping | None, criteria: tuple[str, ...],
             lic = (meta.get("license") or "").strip()
             parts.append("0" if lic.lower() in permissive else "1")
         elif c == "pushed":
-            parts.append(_desc(meta.get("pushed_at") or 0))
+            parts.append(_desc(_epoch(meta.get("pushed_at"))))
         else:
             parts.append(_desc(meta.get(c)))
     return "".join(parts) + "|" + repo + "\x00"
