@@ -289,3 +289,26 @@ def test_most_recent_push_wins_among_otherwise_equal_repositories():
                          criteria, permissive)
     unknown = order.repo_key("b/unknown", {"license": "MIT", "stars": 5}, criteria, permissive)
     assert sorted([old, new, unknown]) == [new, old, unknown]
+
+
+@pytest.mark.slow
+def test_near_identical_repositories_keep_one(spark, tmp_path):
+    """A fork with one file changed among thirty: the whole repository goes as a copy of the original."""
+    from seedlib.dedup.plan import exact_body
+
+    shared = [row("o/up", f"m{i}.py", f"def f{i}():\n    return {i}\n") for i in range(30)]
+    fork = [row("o/fork", r["path"], r["content"]) for r in shared[:29]]
+    fork.append(row("o/fork", "m29.py", "def f29():\n    return 'changed'\n"))
+    other = [row("o/other", f"x{i}.py", f"X = {i * 7}\n") for i in range(6)]
+    spec = make_run(tmp_path, repo_dedup_threshold=0.8, repo_dedup_min_files=5)
+    write_crawl(spec, shared + fork + other,
+                [repo("o/up", "MIT", 100), repo("o/fork", "MIT", 1), repo("o/other", "MIT", 3)])
+    report, kept, dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
+    # Jaccard of the hash sets: 29 shared / 31 distinct = 0.94 >= 0.8 -> o/fork is a repository copy of o/up.
+    assert sorted(set(kept.column("repo").to_pylist())) == ["o/other", "o/up"], report.details
+    rows = {r["path"]: r for r in dropped.to_pylist()}
+    assert set(dropped.column("repo").to_pylist()) == {"o/fork"} and len(rows) == 30
+    assert all(r["reason"] == "repo_duplicate" for r in rows.values())
+    assert rows["m0.py"]["duplicate_of"] == sha(shared[0]["content"])   # a kept copy exists
+    assert rows["m29.py"]["duplicate_of"] is None                       # the fork's own change: none
+    assert report.details["repo_dedup"]["near_copies"] == 1
