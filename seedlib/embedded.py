@@ -34,7 +34,9 @@ def environment(base: Mapping[str, str], *, home: Path, spark_master: str = "loc
         "AIRFLOW__CORE__DAGS_FOLDER": str(project_root() / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}",
+        # timeout: wait up to 60 s for SQLite's lock instead of failing after 5 s when the scheduler, the
+        # dag-processor and an `airflow backfill create` write at the same moment.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}?timeout=60",
         "AIRFLOW_CONN_SPARK_LOCAL": spark_connection(spark_master),
         "SEED_HOME": str(home),
         "PYSPARK_PYTHON": sys.executable,
