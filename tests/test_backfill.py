@@ -70,12 +70,18 @@ def test_backfill_two_dates_publishes_two_snapshots(tmp_path):
             return subprocess.run([str(BIN / "seed"), "airflow", *args], env=env, cwd=work,
                                   capture_output=True, text=True, timeout=120)
 
+        # Snapshot dates 2026-05-01 and 2026-05-02: runs whose logical date lies in [from, to). The backfill
+        # is created while the DAG is still paused (fewer concurrent writers on SQLite), then the DAG is
+        # unpaused and the scheduler runs it. Until the dag-processor has parsed the DAG the command fails
+        # ("not found"); on SQLite it can also meet "database is locked": both are retried.
+        def create_backfill() -> bool:
+            created = airflow("backfill", "create", "--dag-id", "seed_snapshot",
+                              "--from-date", "2026-05-01", "--to-date", "2026-05-03")
+            return created.returncode == 0 or "Another backfill is running" in created.stderr
+
+        wait_for(create_backfill, 180, "the backfill to be created", ui, log)
         wait_for(lambda: airflow("dags", "unpause", "seed_snapshot").returncode == 0, 120,
-                 "the DAG to be parsed and unpaused", ui, log)
-        # Snapshot dates 2026-05-01 and 2026-05-02: runs whose logical date lies in [from, to).
-        created = airflow("backfill", "create", "--dag-id", "seed_snapshot",
-                          "--from-date", "2026-05-01", "--to-date", "2026-05-03")
-        assert created.returncode == 0, created.stderr[-3000:]
+                 "the DAG to be unpaused", ui, log)
 
         data = work / ".seed" / "data" / "snapshots"
         wanted = [data / f"dt={d}" / "_MANIFEST.json" for d in ("2026-05-01", "2026-05-02")]
