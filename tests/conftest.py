@@ -6,6 +6,7 @@ import time, before any test module can import airflow.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -39,6 +40,9 @@ def airflow_db():
 
 @pytest.fixture(scope="session")
 def spark():
+    # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest
+    # closed its streams ("--- Logging error ---" noise at the end of the run): keep it below INFO.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     from seedlib.spark import session
 
     s = session("seed-tests", master="local[2]", partitions=2)
