@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
 import pyarrow as pa
 
@@ -93,7 +92,3 @@ def read_dataset(storage: Storage, snapshot: str, name: str, columns: list[str] 
         schema = datasets.SCHEMAS[name]
         return (schema if columns is None else pa.schema([schema.field(c) for c in columns])).empty_table()
     return storage.read_parquet(keys, columns=columns)
-
-
-def summary_rows(manifest: dict) -> list[dict[str, Any]]:
-    return [dict(stage) for stage in manifest["stages"]]

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
 from seedlib.config import Config, ConfigError, Secrets, config_from_dict, load_config
@@ -145,7 +144,3 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
 
 def read_sources(spec: RunSpec, storage: Storage) -> list[dict]:
     return storage.read_json(f"{spec.prefix}/_RUN.json")["sources"]
-
-
-def local_path(uri: str) -> Path:
-    return Path(uri.removeprefix("file://"))

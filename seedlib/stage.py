@@ -194,11 +194,6 @@ def read_report(storage: Storage, stage_prefix: str) -> StageReport:
     return StageReport.from_dict(storage.read_json(key))
 
 
-def iter_parts(batches: Iterable[pa.RecordBatch]) -> Iterator[dict]:
-    for batch in batches:
-        yield from batch.to_pylist()
-
-
 # A per-file filter: built once per partition (so parsers etc. are reused), then called per input part.
 # It returns the kept files (a table; it may add columns) and the ledger rows for the dropped ones, and
 # optionally a third element, {detail: {key: n}} counts (e.g. {"unparsed": {"Markdown": 3}}) that end up

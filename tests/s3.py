@@ -12,7 +12,6 @@ Load with ``pytest_plugins = ["tests.s3"]``. Fixtures:
 from __future__ import annotations
 
 import http.client
-import os
 import socket
 import subprocess
 import sys

@@ -13,7 +13,7 @@ from seedlib.config import load_config
 from seedlib.publish import LedgerError, check_ledger, publish_run
 from seedlib.run import RunSpec, manifest_key
 from seedlib.stage import PartWriter, StageError, StageRecorder, read_report
-from seedlib.storage import PublishConflict, open_storage
+from seedlib.storage import PublishConflict
 
 
 def file_row(repo, path, text="x = 1\n"):

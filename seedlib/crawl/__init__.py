@@ -184,11 +184,6 @@ def crawl_source(source: Source, config: Config, scratch_root: str | None = None
     return result
 
 
-def crawl_sources(sources: Iterable[Source], config: Config) -> Iterator[CrawlResult]:
-    for source in sources:
-        yield crawl_source(source, config)
-
-
 def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None, partition: int,
                     sources: Iterable[dict]) -> Iterator[dict]:
     """Crawl one partition's sources and write its parts; yields one metadata row per part written.

@@ -146,7 +146,6 @@ def apply_decisions(spark, spec: RunSpec, stage: str, items, decisions: DataFram
 
 def repo_duplicates(files: DataFrame, config) -> tuple[DataFrame, dict]:
     """DataFrame[repo, kept_repo] of repositories dropped as copies, and details."""
-    spark = files.sparkSession
     repos = (files.groupBy("repo").agg(F.first("rkey").alias("rkey"),
                                        F.sort_array(F.collect_set("h")).alias("hs"))
              .withColumn("fp", F.sha2(F.concat_ws(",", "hs"), 256)).localCheckpoint())
