@@ -32,7 +32,8 @@ def _files(patterns: list[str], min_size: int = 1024, max_size: int = 400_000) -
     return sorted(set(out))
 
 
-def _read(paths: list[str], rng: random.Random, budget: int) -> Corpus:
+def _read(paths: list[str], rng: random.Random, budget: int, good=None) -> Corpus:
+    """Random UTF-8 files up to `budget` bytes; `good(path, data)` may reject more (e.g. does it compile)."""
     rng.shuffle(paths)
     out, total = [], 0
     for p in paths:
@@ -43,6 +44,8 @@ def _read(paths: list[str], rng: random.Random, budget: int) -> Corpus:
             data.decode("utf-8")
         except UnicodeDecodeError:
             continue
+        if good is not None and not good(p, data):
+            continue
         out.append((p, data))
         total += len(data)
     return out
@@ -51,20 +54,15 @@ def _read(paths: list[str], rng: random.Random, budget: int) -> Corpus:
 def python(rng: random.Random, budget: int) -> Corpus:
     site = next(p for p in sys.path if p.endswith("site-packages"))
     paths = [p for p in _files([f"{site}/**/*.py"]) if "/_vendor/" not in p and "/test" not in p]
-    rng.shuffle(paths)
-    out, total = [], 0
-    for p in paths:
-        if total >= budget:
-            break
-        data = Path(p).read_bytes()
+
+    def compiles(path: str, data: bytes) -> bool:  # known-good: CPython accepts it
         try:
-            compile(data, p, "exec", dont_inherit=True)  # known-good: CPython accepts it
-            data.decode("utf-8")
-        except (SyntaxError, ValueError, UnicodeDecodeError):
-            continue
-        out.append((p, data))
-        total += len(data)
-    return out
+            compile(data, path, "exec", dont_inherit=True)
+            return True
+        except (SyntaxError, ValueError):
+            return False
+
+    return _read(paths, rng, budget, compiles)
 
 
 def java(rng: random.Random, budget: int) -> Corpus:
