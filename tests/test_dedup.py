@@ -13,7 +13,8 @@ from seedlib.config import ConfigError, load_config
 from seedlib.dedup import minhash, order
 from seedlib.dedup.lsh import bucket_pairs
 from seedlib.run import RunSpec
-from seedlib.stage import PartWriter, StageRecorder
+from seedlib.stage import StageRecorder
+from tests.stages import write_crawl
 
 
 def sha(text: str) -> str:
@@ -98,20 +99,6 @@ def make_run(tmp_path, run_id="run_1", **overrides):
     return RunSpec(snapshot="2026-02-03", run_id=run_id, config=config.public_dict())
 
 
-def write_crawl(spec, files, repos, partitions=2):
-    storage = spec.storage()
-    rec = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl")
-    rec.reset()
-    parts = []
-    for p in range(partitions):
-        w = PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=3)
-        for r in files[p::partitions]:
-            w.add("files", [r])
-        w.add("repos", repos[p::partitions])
-        parts.extend(w.close().to_pylist())
-    return rec.finish(parts)
-
-
 def run_body(spark, spec, name, body, input_stage):
     from seedlib.stage import read_report
 
@@ -144,7 +131,7 @@ def test_exact_dedup_keeps_one_copy_by_keeper_order_and_drops_repo_copies(spark,
     from seedlib.publish import publish_run
 
     spec = make_run(tmp_path)
-    write_crawl(spec, EXACT_FILES, EXACT_REPOS)
+    write_crawl(spec, EXACT_FILES, EXACT_REPOS, rows_per_part=3)
     report, kept, dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
     assert sorted(zip(kept.column("repo").to_pylist(), kept.column("path").to_pylist())) == [
         ("o/a", "w.py"), ("o/a", "x.py"), ("o/a", "y.py"), ("o/b", "only_b.py"),
@@ -161,7 +148,7 @@ def test_exact_dedup_keeps_one_copy_by_keeper_order_and_drops_repo_copies(spark,
     publish_run(spec, ["crawl", "exact_dedup"])   # the ledger invariant holds
 
     ws = make_run(tmp_path, "run_ws", dedup_exact_hash="whitespace", dedup_keep_order="stars")
-    write_crawl(ws, EXACT_FILES, EXACT_REPOS)
+    write_crawl(ws, EXACT_FILES, EXACT_REPOS, rows_per_part=3)
     report, kept, dropped = run_body(spark, ws, "exact_dedup", exact_body, "crawl")
     rows = {(r["repo"], r["path"]): r for r in dropped.to_pylist()}
     # "D \n" ~ "D\n" once whitespace is collapsed; by stars alone o/d (50) beats o/e (unknown = 0).
@@ -206,7 +193,7 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
     outputs = []
     for run_id, shuffle in (("p2", 2), ("p7", 7)):
         spec = make_run(tmp_path, run_id)
-        write_crawl(spec, files, repos, partitions=3)
+        write_crawl(spec, files, repos, partitions=3, rows_per_part=3)
         before = spark.conf.get("spark.sql.shuffle.partitions")
         spark.conf.set("spark.sql.shuffle.partitions", str(shuffle))
         try:
@@ -300,7 +287,7 @@ def test_near_identical_repositories_keep_one(spark, tmp_path):
     fork.append(row("o/fork", "m29.py", "def f29():\n    return 'changed'\n"))
     other = [row("o/other", f"x{i}.py", f"X = {i * 7}\n") for i in range(6)]
     spec = make_run(tmp_path, repo_dedup_threshold=0.8, repo_dedup_min_files=5)
-    write_crawl(spec, shared + fork + other,
+    write_crawl(spec, shared + fork + other, rows_per_part=3, repos=
                 [repo("o/up", "MIT", 100), repo("o/fork", "MIT", 1), repo("o/other", "MIT", 3)])
     report, kept, dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
     # Jaccard of the hash sets: 29 shared / 31 distinct = 0.94 >= 0.8 -> o/fork is a repository copy of o/up.

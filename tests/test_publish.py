@@ -14,6 +14,7 @@ from seedlib.publish import LedgerError, check_ledger, publish_run
 from seedlib.run import RunSpec, manifest_key
 from seedlib.stage import PartWriter, StageError, StageRecorder, read_report
 from seedlib.storage import PublishConflict
+from tests.stages import write_crawl
 
 
 def file_row(repo, path, text="x = 1\n"):
@@ -26,21 +27,6 @@ def file_row(repo, path, text="x = 1\n"):
 def spec(tmp_path):
     config = load_config({"storage": (tmp_path / "data").as_uri()}, {})
     return RunSpec(snapshot="2026-02-03", run_id="run_1", config=config.public_dict())
-
-
-def write_crawl(spec, files, dropped, repos=None, partitions=2):
-    storage = spec.storage()
-    rec = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl")
-    rec.reset()
-    parts = []
-    for p in range(partitions):
-        w = PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=2)
-        for row in files[p::partitions]:   # one by one, so parts are cut at rows_per_part
-            w.add("files", [row])
-        w.add("dropped", dropped[p::partitions])
-        w.add("repos", (repos or [])[p::partitions])
-        parts.extend(w.close().to_pylist())
-    return rec.finish(parts)
 
 
 def write_filter(spec, name, files, dropped, rows_in):
@@ -62,7 +48,7 @@ REPOS = [{"repo": "o/a", "url": "file:///a", "head_sha": "1" * 40, "stars": None
 
 
 def test_stage_report_counts_come_from_the_rows(spec):
-    report = write_crawl(spec, FILES, DROPS, REPOS)
+    report = write_crawl(spec, FILES, REPOS, dropped=DROPS)
     assert (report.rows_in, report.rows_out, report.dropped) == (7, 5, {"binary": 1, "undecodable": 1})
     assert report.details == {"repos": {"ok": 1, "unreachable": 1}}
     # partition 0 got 3 files -> parts of 2 + 1 rows; partition 1 got 2 files -> one part
@@ -81,7 +67,7 @@ def test_ledger_reasons_are_checked():
 
 
 def test_publish_writes_manifest_with_relative_paths_and_counts(spec):
-    write_crawl(spec, FILES, DROPS, REPOS)
+    write_crawl(spec, FILES, REPOS, dropped=DROPS)
     # a later stage drops one file as an exact duplicate of another
     kept, dup = FILES[1:], FILES[0]
     write_filter(spec, "dedup", kept, [ledger.drop(dup["repo"], dup["path"], dup["sha256"], "dedup",
@@ -102,7 +88,7 @@ def test_publish_writes_manifest_with_relative_paths_and_counts(spec):
 
 
 def test_ledger_violations_fail_the_publish(spec):
-    write_crawl(spec, FILES, DROPS, REPOS)
+    write_crawl(spec, FILES, REPOS, dropped=DROPS)
     write_filter(spec, "lossy", FILES[1:], [], rows_in=4)   # one file vanished, and 5 != 4 in
     with pytest.raises(StageError, match="stage lossy read 4 files but stage crawl kept 5"):
         publish_run(spec, ["crawl", "lossy"])
@@ -117,7 +103,7 @@ def test_ledger_violations_fail_the_publish(spec):
 
 
 def test_publish_is_compare_and_swap(spec):
-    write_crawl(spec, FILES, DROPS, REPOS)
+    write_crawl(spec, FILES, REPOS, dropped=DROPS)
     storage = spec.storage()
     m = publish_run(spec, ["crawl"])
     before = storage.version(manifest_key(spec.snapshot))
@@ -130,12 +116,12 @@ def test_publish_is_compare_and_swap(spec):
 
 
 def test_gc_removes_only_unpublished_old_runs(spec, tmp_path):
-    write_crawl(spec, FILES, DROPS, REPOS)
+    write_crawl(spec, FILES, REPOS, dropped=DROPS)
     storage = spec.storage()
     storage.write_json(f"{spec.prefix}/_RUN.json", {"created_at": "2026-02-03T00:00:00+00:00"})
     publish_run(spec, ["crawl"])
     orphan = RunSpec(spec.snapshot, "run_2", spec.config)
-    write_crawl(orphan, FILES, DROPS, REPOS)
+    write_crawl(orphan, FILES, REPOS, dropped=DROPS)
     storage.write_json(f"{orphan.prefix}/_RUN.json", {"created_at": "2026-02-03T01:00:00+00:00"})
     now = dt.datetime(2026, 2, 3, 3, tzinfo=dt.timezone.utc)
     assert cleanup.find_garbage(storage, older_than_hours=24, now=now) == []
@@ -150,7 +136,7 @@ def test_gc_removes_only_unpublished_old_runs(spec, tmp_path):
 def test_filter_parts_maps_input_parts_to_output_parts(spec):
     from seedlib.stage import filter_parts
 
-    write_crawl(spec, FILES, DROPS, REPOS)
+    write_crawl(spec, FILES, REPOS, dropped=DROPS)
     crawl = read_report(spec.storage(), spec.stage_prefix("crawl"))
 
     def make_filter(config):
