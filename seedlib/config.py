@@ -61,6 +61,9 @@ class Config:
     s3_region: str = field(default="us-east-1", metadata={"help": "S3 region"})
     s3_max_attempts: int = field(default=10, metadata={"help": "S3 attempts per request (throttling and 5xx are retried)"})
     # The dedup stages (seedlib/dedup): exact_dedup, near_dedup.
+    dedup_against_published: bool = field(default=True, metadata={
+        "help": "also drop files that duplicate files published by earlier snapshots (the dedup index in their "
+                "manifests), so each snapshot holds only what is new; false makes every snapshot self-contained"})
     dedup_exact_hash: str = field(default="raw", metadata={
         "help": "exact dedup key: raw (SHA-256 of the bytes) or whitespace (of the contents with whitespace runs collapsed)"})
     dedup_keep_order: tuple[str, ...] = field(default=("license", "stars", "forks", "pushed"), metadata={
@@ -74,7 +77,7 @@ class Config:
     near_dedup_threshold: float = field(default=0.7, metadata={
         "help": "Jaccard threshold of near duplicates (LSH bands x rows are derived from it); 0 disables"})
     near_dedup_max_bucket: int = field(default=100, metadata={
-        "help": "LSH buckets with more members link each to the best member and its rank neighbour only"})
+        "help": "LSH buckets with more members link each member to the best one only (never gathered into one task)"})
     near_dedup_max_component: int = field(default=10_000, metadata={
         "help": "in larger components only files similar to the keeper itself are dropped"})
     repo_dedup_threshold: float = field(default=0.85, metadata={

@@ -47,7 +47,18 @@ COMMITS = pa.schema([
     ]))),
 ])
 
-SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED, "commits": COMMITS}
+# The persisted dedup index (seedlib/dedup/index.py): one row per published file, written by near_dedup
+# for the files it kept and by publish for the snapshot's final files.
+DEDUP_INDEX = pa.schema([
+    ("repo", pa.string()),
+    ("path", pa.string()),
+    ("sha256", pa.string()),
+    ("ws_sha256", pa.string()),  # SHA-256 of the contents with whitespace runs collapsed
+    ("sig", pa.binary()),        # MinHash signature (little-endian uint32s); null without shingles
+])
+
+SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED, "commits": COMMITS,
+                                 "dedup_index": DEDUP_INDEX}
 
 # Rows of every dataset are written sorted by these columns, so reruns give identical bytes.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
@@ -55,6 +66,7 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "files": ("repo", "path"),
     "dropped": ("repo", "path"),
     "commits": ("repo", "committer_time", "sha"),
+    "dedup_index": ("repo", "path"),
 }
 
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seedlib import manifest
+from seedlib.dedup import index
 from seedlib.run import RunSpec, manifest_key
 from seedlib.stage import StageError, StageReport, read_report
 from seedlib.storage import Storage
@@ -31,8 +32,7 @@ def check_chain(reports: list[StageReport]) -> None:
 def _keys(storage: Storage, snapshot_keys: list[str]) -> pa.Array:
     if not snapshot_keys:
         return pa.array([], pa.string())
-    t = storage.read_parquet(snapshot_keys, columns=["repo", "path"])
-    return pc.binary_join_element_wise(t.column("repo"), t.column("path"), "\x00")
+    return index.file_keys(storage.read_parquet(snapshot_keys, columns=["repo", "path"]))
 
 
 def check_ledger(storage: Storage, reports: list[StageReport]) -> None:
@@ -80,6 +80,8 @@ def publish_run(spec: RunSpec, stages: list[str]) -> dict:
     }
     commits = crawl.datasets.get("commits", {"paths": [], "rows": 0})  # absent when no repo qualified
     datasets["commits"] = dataset(commits["paths"], commits["rows"])
+    published = index.publish_segment(storage, spec, reports, _keys(storage, last.datasets["files"]["paths"]))
+    datasets[index.DATASET] = dataset(published["paths"], published["rows"])
     result = manifest.build(spec.snapshot, code_version(), spec.config, datasets,
                             [r.manifest_entry() for r in reports])
     manifest.publish(storage, result, before)

@@ -63,9 +63,9 @@ def test_shingles_ignore_case_and_punctuation_and_estimate_tracks_jaccard():
     assert minhash.optimal_bands(0.7, 256) == (25, 10)
 
 
-def test_bucket_pairs_all_pairs_then_star_and_chain():
+def test_bucket_pairs_all_pairs_then_a_star():
     assert bucket_pairs([1, 5, 9], 3) == [(1, 5), (1, 9), (5, 9)]
-    assert bucket_pairs([1, 5, 9, 12], 3) == [(1, 5), (1, 9), (1, 12), (5, 9), (9, 12)]
+    assert bucket_pairs([1, 5, 9, 12], 3) == [(1, 5), (1, 9), (1, 12)]
 
 
 def test_keeper_order_is_permissive_then_stars_forks_then_repo_path():
@@ -94,9 +94,9 @@ def test_config_keys_are_checked_and_ledger_allows_repo_duplicate():
 
 # ---------- slow: the stages on Spark ----------
 
-def make_run(tmp_path, run_id="run_1", **overrides):
+def make_run(tmp_path, run_id="run_1", snapshot="2026-02-03", **overrides):
     config = load_config({"storage": (tmp_path / "data").as_uri(), **overrides}, {})
-    return RunSpec(snapshot="2026-02-03", run_id=run_id, config=config.public_dict())
+    return RunSpec(snapshot=snapshot, run_id=run_id, config=config.public_dict())
 
 
 def run_body(spark, spec, name, body, input_stage):
@@ -214,6 +214,14 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
     assert near["largest_component"] == 3 and near["components"] == 2 and near["without_shingles"] == 1
     assert near["verified_pairs"] >= 3 and (near["bands"], near["rows"]) == (25, 10)
 
+    # Buckets above near_dedup_max_bucket become stars around their best member: same decisions here.
+    star = make_run(tmp_path, "star", near_dedup_max_bucket=2)
+    write_crawl(star, files, repos, partitions=3, rows_per_part=3)
+    report, _, star_dropped = run_body(spark, star, "near_dedup", near_body, "crawl")
+    assert star_dropped.select(["repo", "path", "reason", "duplicate_of"]).to_pylist() == \
+        dropped.select(["repo", "path", "reason", "duplicate_of"]).to_pylist()
+    assert report.details["near"]["oversized_buckets"] >= 1 and report.details["near"]["largest_bucket"] == 3
+
 
 def test_shingles_when_the_empty_token_ends_the_vocabulary():
     # "x)" splits into ["x", ""]: the empty token is the last distinct one (this used to raise IndexError).
@@ -298,3 +306,72 @@ def test_near_identical_repositories_keep_one(spark, tmp_path):
     assert rows["m0.py"]["duplicate_of"] == sha(shared[0]["content"])   # a kept copy exists
     assert rows["m29.py"]["duplicate_of"] is None                       # the fork's own change: none
     assert report.details["repo_dedup"]["near_copies"] == 1
+
+
+def dedup_and_publish(spark, spec, files, repos):
+    """crawl (written directly) -> exact_dedup -> near_dedup -> publish; returns near_dedup's outputs."""
+    from seedlib.dedup.plan import exact_body, near_body
+    from seedlib.publish import publish_run
+
+    write_crawl(spec, files, repos, rows_per_part=3)
+    exact, _, exact_dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
+    near, kept, near_dropped = run_body(spark, spec, "near_dedup", near_body, "exact_dedup")
+    published = publish_run(spec, ["crawl", "exact_dedup", "near_dedup"])
+    dropped = {(r["repo"], r["path"]): (r["reason"], r["duplicate_of"])
+               for t in (exact_dropped, near_dropped) for r in t.to_pylist()}
+    return exact, near, kept, dropped, published
+
+
+@pytest.mark.slow
+def test_published_snapshots_are_the_dedup_index_of_later_ones(spark, tmp_path):
+    """Day 2 drops what day 1 published (exactly or nearly), keeps day 1's files as representatives even
+    against a better-ranked new copy, and a rerun of day 2 after publishing it gives identical bytes."""
+    files, _ = near_corpus()
+    one_copy, two, unrelated = files[1], files[3], files[7:10]
+    day1_files = [one_copy, two, unrelated[0], row("o/a", "shared.py", "SHARED = 1\n")]
+    repos = [repo("o/a", "MIT", 5), repo("o/b", "MIT", 50), repo("o/c", "MIT", 10_000), repo("o/z"),
+             repo("o/u0"), repo("o/u1"), repo("o/u2")]
+    day1 = make_run(tmp_path, "d1", snapshot="2026-02-01")
+    _, _, kept1, _, published1 = dedup_and_publish(spark, day1, day1_files, repos)
+    assert kept1.num_rows == 4
+    index1 = published1["datasets"]["dedup_index"]
+    assert index1["rows"] == 4 and index1["paths"]
+    rows1 = day1.storage().read_parquet([f"snapshots/dt=2026-02-01/{p}" for p in index1["paths"]]).to_pylist()
+    assert sorted(r["path"] for r in rows1) == ["one_copy.py", "shared.py", "two.py", "u0.py"]
+    assert all(r["sig"] is not None and len(r["sig"]) == 4 * 256 for r in rows1)
+
+    new_file = row("o/b", "new.py", " ".join(f"fresh{i}" for i in range(50)))
+    day2_files = [one_copy, two, new_file,
+                  row("o/c", "one_more.py", files[2]["content"]),   # near copy; o/c outranks o/b (stars)
+                  row("o/z", "copy.py", "SHARED = 1\n"),            # exact copy of day 1's o/a file
+                  unrelated[1]]
+    expected_dropped = {
+        ("o/b", "one_copy.py"): ("exact_duplicate", one_copy["sha256"]),
+        ("o/b", "two.py"): ("exact_duplicate", two["sha256"]),
+        ("o/z", "copy.py"): ("exact_duplicate", sha("SHARED = 1\n")),
+        ("o/c", "one_more.py"): ("near_duplicate", one_copy["sha256"]),
+    }
+    outputs = []
+    for run_id in ("d2", "d2_rerun"):   # the rerun happens after d2 is published: its own date is not used
+        day2 = make_run(tmp_path, run_id, snapshot="2026-02-02")
+        exact, near, kept2, dropped2, _ = dedup_and_publish(spark, day2, day2_files, repos)
+        assert sorted(kept2.column("path").to_pylist()) == ["new.py", "u1.py"]
+        assert dropped2 == expected_dropped
+        assert exact.details["published_index"] == {"snapshots": 1, "recomputed_parts": 0, "files": 4,
+                                                    "matched": 3}
+        assert near.details["near"]["published_index"]["matched"] == 1
+        storage = day2.storage()
+        outputs.append([storage.read_bytes(k) for r in (exact, near) for name in ("files", "dropped")
+                        for k in r.datasets[name]["paths"]])
+    assert outputs[0] == outputs[1]
+
+    # Other MinHash settings than day 1's: its signatures are recomputed from its published files.
+    day3 = make_run(tmp_path, "d3", snapshot="2026-02-03", near_dedup_num_perm=128)
+    _, near, kept3, dropped3, _ = dedup_and_publish(spark, day3, day2_files[3:4] + [unrelated[2]], repos)
+    assert dropped3 == {("o/c", "one_more.py"): ("near_duplicate", one_copy["sha256"])}
+    assert near.details["near"]["published_index"]["recomputed_parts"] >= 1
+
+    # Switched off: a snapshot is self-contained again.
+    alone = make_run(tmp_path, "d4", snapshot="2026-02-04", dedup_against_published=False)
+    _, _, kept4, dropped4, _ = dedup_and_publish(spark, alone, day2_files, repos)
+    assert kept4.num_rows == 5 and list(dropped4.values()) == [("near_duplicate", files[2]["sha256"])]

@@ -75,8 +75,11 @@ def test_publish_writes_manifest_with_relative_paths_and_counts(spec):
     m = publish_run(spec, ["crawl", "dedup"])
     storage = spec.storage()
     assert storage.read_json(manifest_key(spec.snapshot)) == m
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 4, "dropped": 3, "commits": 0}
-    assert all(p.startswith("runs/run_1/stages/") for ds in m["datasets"].values() for p in ds["paths"])
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 4, "dropped": 3, "commits": 0,
+                                                                "dedup_index": 4}
+    assert all(p.startswith("runs/run_1/stages/")
+               for name, ds in m["datasets"].items() if name != "dedup_index" for p in ds["paths"])
+    assert all(p.startswith("runs/run_1/index/") for p in m["datasets"]["dedup_index"]["paths"])
     assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
         ("crawl", 7, 5, {"binary": 1, "undecodable": 1}), ("dedup", 5, 4, {"exact_duplicate": 1})]
     assert m["config"]["storage"] == spec.config["storage"]

@@ -159,7 +159,8 @@ def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch):
     storage = storage_for(load_config({"storage": uri}, {"SEED_S3_ENDPOINT_URL": settings.endpoint_url}))
     assert storage.root.startswith("s3://")
     m = manifest.read(storage, DATE)
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3, "commits": 0}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3, "commits": 0,
+                                                                "dedup_index": 5}
     assert published(storage, "files").num_rows == 5
     assert m["config"]["s3_endpoint_url"] == settings.endpoint_url
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in storage.read_bytes(manifest_key(DATE)).decode()

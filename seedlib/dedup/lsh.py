@@ -2,14 +2,16 @@
 
 nodes: DataFrame[rank long, sig binary] where rank is the keeper order (smaller is kept first).
 Returns DataFrame[rank, root] for the nodes that lose to another (rank != root), plus details for the
-manifest. Oversized buckets do not expand to all pairs (they link each member to the bucket's best
-member and to its neighbour in rank order, all pairs still verified); oversized components keep only the
+manifest. Oversized buckets do not expand to all pairs: each member is linked to the bucket's best
+member only (a grouped min and a broadcast join, so a huge bucket is never gathered into one task;
+the pairs are still verified); oversized components keep only the
 members whose own signature is within the threshold of the keeper's (the rest stay), so a chain of
 pairwise-similar files cannot wipe out unrelated ones. Both are counted in the details.
 """
 
 from __future__ import annotations
 
+import itertools
 from functools import partial
 
 import numpy as np
@@ -38,18 +40,18 @@ def _bands(bands: int, rows: int, num_perm: int, batches):
 
 
 def bucket_pairs(members: list[int], max_bucket: int) -> list[tuple[int, int]]:
-    """Candidate pairs of one bucket (members sorted): all pairs, or star + chain above max_bucket."""
+    """Candidate pairs of one bucket (members sorted): all pairs, or a star around the best member above
+    max_bucket (what `near_clusters` does for oversized buckets, without gathering them)."""
     if len(members) <= max_bucket:
         return [(members[i], members[j]) for i in range(len(members)) for j in range(i + 1, len(members))]
-    first = members[0]
-    return [(first, m) for m in members[1:]] + list(zip(members[1:], members[2:]))
+    return [(members[0], m) for m in members[1:]]
 
 
-def _pairs(max_bucket: int, batches):
+def _pairs(batches):
     for batch in batches:
         src, dst = [], []
         for members in batch.column("members").to_pylist():
-            for a, b in bucket_pairs(members, max_bucket):
+            for a, b in itertools.combinations(members, 2):
                 src.append(a)
                 dst.append(b)
         yield pa.RecordBatch.from_pydict({"src": pa.array(src, pa.int64()), "dst": pa.array(dst, pa.int64())})
@@ -74,12 +76,19 @@ def near_clusters(nodes: DataFrame, params: minhash.MinHashParams, max_bucket: i
                   max_component: int) -> tuple[DataFrame, dict]:
     bands, rows = params.bands
     nodes = nodes.select("rank", "sig").localCheckpoint()
-    banded = nodes.mapInArrow(partial(_bands, bands, rows, params.num_perm), BAND_SCHEMA)
-    buckets = (banded.groupBy("band", "bucket").agg(F.sort_array(F.collect_list("rank")).alias("members"))
-               .where(F.size("members") > 1).localCheckpoint())
-    bstats = buckets.agg(F.count(F.lit(1)).alias("n"), F.max(F.size("members")).alias("largest"),
-                         F.sum((F.size("members") > max_bucket).cast("long")).alias("oversized")).first()
-    pairs = buckets.select("members").mapInArrow(partial(_pairs, max_bucket), PAIR_SCHEMA).distinct()
+    banded = nodes.mapInArrow(partial(_bands, bands, rows, params.num_perm), BAND_SCHEMA).localCheckpoint()
+    shared = (banded.groupBy("band", "bucket").agg(F.count(F.lit(1)).alias("n"), F.min("rank").alias("best"))
+              .where(F.col("n") > 1).localCheckpoint())
+    bstats = shared.agg(F.count(F.lit(1)).alias("n"), F.max("n").alias("largest"),
+                        F.sum((F.col("n") > max_bucket).cast("long")).alias("oversized")).first()
+    small = shared.where(F.col("n") <= max_bucket).select("band", "bucket")
+    all_pairs = (banded.join(small, ["band", "bucket"]).groupBy("band", "bucket")
+                 .agg(F.sort_array(F.collect_list("rank")).alias("members"))
+                 .select("members").mapInArrow(_pairs, PAIR_SCHEMA))
+    big = F.broadcast(shared.where(F.col("n") > max_bucket).select("band", "bucket", "best"))
+    stars = (banded.join(big, ["band", "bucket"]).where(F.col("rank") != F.col("best"))
+             .select(F.col("best").alias("src"), F.col("rank").alias("dst")))
+    pairs = all_pairs.union(stars).distinct()
     checked = verify(pairs, nodes, params.threshold, params.num_perm).localCheckpoint()
     counts = checked.groupBy("similar").count().collect()
     n_pairs = {bool(r["similar"]): int(r["count"]) for r in counts}

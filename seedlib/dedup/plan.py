@@ -16,7 +16,6 @@ connected components -> the best file of each component is kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import partial
 
@@ -26,7 +25,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from seedlib import ledger
-from seedlib.dedup import minhash, order
+from seedlib.dedup import index, minhash, order
 from seedlib.dedup.lsh import near_clusters
 from seedlib.run import RunSpec
 from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError, read_report
@@ -56,10 +55,6 @@ def repo_keys(meta: dict[str, dict], repos, config) -> dict[str, str]:
     return {r: order.repo_key(r, meta.get(r), criteria, permissive) for r in repos}
 
 
-def _whitespace_hash(text: str | None) -> str:
-    return hashlib.sha256(" ".join((text or "").split()).encode("utf-8")).hexdigest()
-
-
 # ---------- read ----------
 
 def _read(spec_json: str, rkeys: dict[str, str], mode: str, config_json: str, batches):
@@ -79,17 +74,20 @@ def _read(spec_json: str, rkeys: dict[str, str], mode: str, config_json: str, ba
             if mode == "raw":
                 out["h"] = t.column("sha256")
             elif mode == "whitespace":
-                out["h"] = pa.array([_whitespace_hash(c) for c in t.column("content").to_pylist()], pa.string())
-            else:  # near: signatures of the contents
+                out["h"] = pa.array([index.whitespace_hash(c) for c in t.column("content").to_pylist()], pa.string())
+            else:  # near: signatures of the contents, and the whitespace hash for the dedup index
                 params = minhash.MinHashParams(**settings)
                 sigs, has = minhash.text_signatures(t.column("content").combine_chunks(), params)
                 binary = minhash.sig_to_binary(sigs)
                 out["sig"] = pa.array([s if h else None for s, h in zip(binary.to_pylist(), has)], pa.binary())
+                out["ws_sha256"] = pa.array([index.whitespace_hash(c) for c in t.column("content").to_pylist()],
+                                            pa.string())
             yield from pa.Table.from_pydict(out).to_batches()
 
 
 FILES_SCHEMA = "part int, repo string, path string, sha256 string, rkey string, key string, h string"
-NEAR_SCHEMA = "part int, repo string, path string, sha256 string, rkey string, key string, sig binary"
+NEAR_SCHEMA = ("part int, repo string, path string, sha256 string, rkey string, key string, sig binary, "
+               "ws_sha256 string")
 
 
 def read_files(spark, spec: RunSpec, items, rkeys, mode: str, settings: dict | None = None) -> DataFrame:
@@ -97,6 +95,33 @@ def read_files(spark, spec: RunSpec, items, rkeys, mode: str, settings: dict | N
         max(1, min(len(items), spark.sparkContext.defaultParallelism * 2)))
     schema = NEAR_SCHEMA if mode == "near" else FILES_SCHEMA
     return parts.mapInArrow(partial(_read, spec.to_json(), rkeys, mode, json.dumps(settings or {})), schema)
+
+
+def _read_index(spec_json: str, mode: str, config_json: str, batches):
+    storage = RunSpec.from_json(spec_json).storage()
+    params = minhash.MinHashParams(**json.loads(config_json))
+    for batch in batches:
+        for snapshot, key, kind in zip(*(batch.column(c).to_pylist() for c in ("snapshot", "key", "kind"))):
+            yield from index.segment_rows(storage, index.Segment(snapshot, key, kind), mode, params).to_batches()
+
+
+def read_index(spark, spec: RunSpec, storage, mode: str, settings: dict | None = None) -> tuple[DataFrame | None, dict]:
+    """Rows (key, sha256, h, sig) of everything published before this snapshot (seedlib/dedup/index.py),
+    or None when there is nothing to match against (or `dedup_against_published` is off)."""
+    if not spec.load_config().dedup_against_published:
+        return None, {}
+    segments = index.earlier_segments(storage, spec, need_signatures=mode == "near")
+    details = {"snapshots": len({s.snapshot for s in segments}),
+               "recomputed_parts": sum(s.kind == "files" for s in segments)}
+    if not segments:
+        return None, details
+    df = spark.createDataFrame([(s.snapshot, s.key, s.kind) for s in segments],
+                               "snapshot string, key string, kind string").repartition(
+        max(1, min(len(segments), spark.sparkContext.defaultParallelism * 2)))
+    rows = df.mapInArrow(partial(_read_index, spec.to_json(), mode, json.dumps(settings or {})),
+                         index.INDEX_SCHEMA).localCheckpoint()
+    details["files"] = rows.count()
+    return rows, details
 
 
 def with_rank(df: DataFrame, key: str) -> DataFrame:
@@ -108,35 +133,60 @@ def with_rank(df: DataFrame, key: str) -> DataFrame:
 
 # ---------- apply ----------
 
-def _apply(spec_json: str, stage: str, keys: dict[int, str], table: pa.Table) -> pa.Table:
+# What `apply_decisions` groups by input part: decisions (reason set), index rows of the part's files
+# (reason null: their whitespace hash and signature, written as `dedup_index` for the kept ones) and one
+# marker per part (all null), so parts without decisions are written too.
+APPLY_SCHEMA = ("part int, repo string, path string, reason string, duplicate_of string, ws_sha256 string, "
+                "sig binary")
+
+
+def _apply(spec_json: str, stage: str, keys: dict[int, str], with_index: bool, table: pa.Table) -> pa.Table:
     spec = RunSpec.from_json(spec_json)
     storage = spec.storage()
     part = table.column("part")[0].as_py()
-    decided = {(r["repo"], r["path"]): r for r in table.to_pylist() if r["repo"] is not None}
+    rows = [r for r in table.to_pylist() if r["repo"] is not None]
+    decided = {(r["repo"], r["path"]): r for r in rows if r["reason"] is not None}
+    hashes = {(r["repo"], r["path"]): r for r in rows if r["reason"] is None}
     t = storage.read_parquet([keys[part]])
     drop = np.zeros(t.num_rows, bool)
-    dropped = []
+    dropped, kept_index = [], []
     for i, (repo, path, sha) in enumerate(zip(t.column("repo").to_pylist(), t.column("path").to_pylist(),
                                              t.column("sha256").to_pylist())):
         d = decided.get((repo, path))
         if d is not None:
             drop[i] = True
             dropped.append(ledger.drop(repo, path, sha, stage, d["reason"], d["duplicate_of"]))
+        elif with_index:
+            h = hashes.get((repo, path))
+            if h is None:
+                raise StageError(f"stage {stage}: no signature for {repo}:{path} of {keys[part]}")
+            kept_index.append({"repo": repo, "path": path, "sha256": sha, "ws_sha256": h["ws_sha256"],
+                               "sig": h["sig"]})
     if len(dropped) != len(decided):
         raise StageError(f"stage {stage}: {len(decided) - len(dropped)} decisions matched no file of {keys[part]}")
     writer = PartWriter(storage, spec.stage_prefix(stage), part, rows_per_part=max(1, t.num_rows))
     writer.add("files", t.filter(pa.array(~drop)))
     writer.add("dropped", dropped)
+    writer.add(index.DATASET, kept_index)
     return pa.Table.from_batches([writer.close()], schema=PARTS_SCHEMA)
 
 
-def apply_decisions(spark, spec: RunSpec, stage: str, items, decisions: DataFrame) -> list[dict]:
-    markers = spark.createDataFrame([(i, None, None, None, None) for i, _ in items], DECISION_SCHEMA)
-    grouped = decisions.select("part", "repo", "path", "reason", "duplicate_of").union(markers).groupBy("part")
-    spec_json, keys = spec.to_json(), dict(items)
+def apply_decisions(spark, spec: RunSpec, stage: str, items, decisions: DataFrame,
+                    hashes: DataFrame | None = None) -> list[dict]:
+    """Split every input part into kept files and ledger rows; with `hashes` (part, repo, path, ws_sha256,
+    sig of every input file) also write the kept files' `dedup_index` rows."""
+    markers = spark.createDataFrame([(i, None, None, None, None, None, None) for i, _ in items], APPLY_SCHEMA)
+    null = F.lit(None)
+    rows = decisions.select("part", "repo", "path", "reason", "duplicate_of",
+                            null.cast("string").alias("ws_sha256"), null.cast("binary").alias("sig"))
+    if hashes is not None:
+        rows = rows.union(hashes.select("part", "repo", "path", null.cast("string").alias("reason"),
+                                        null.cast("string").alias("duplicate_of"), "ws_sha256", "sig"))
+    grouped = rows.union(markers).groupBy("part")
+    spec_json, keys, with_index = spec.to_json(), dict(items), hashes is not None
 
     def apply_part(table: pa.Table) -> pa.Table:
-        return _apply(spec_json, stage, keys, table)
+        return _apply(spec_json, stage, keys, with_index, table)
 
     out = grouped.applyInArrow(apply_part, "dataset string, key string, rows long, counts string")
     return [r.asDict() for r in out.collect()]
@@ -187,21 +237,33 @@ def exact_body(spark, spec: RunSpec, storage, input_stage):
     meta = repo_meta(storage, spec)
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup_exact_hash)
     files = files.localCheckpoint()
+    decisions = []
+    published, index_details = read_index(spark, spec, storage, config.dedup_exact_hash)
+    if published is not None:  # copies of files published by earlier snapshots go first
+        earliest = published.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
+        decisions.append(files.join(earliest, "h").select(
+            "part", "repo", "path", F.lit(EXACT).alias("reason"), F.col("best.sha256").alias("duplicate_of")))
+        decisions[-1] = decisions[-1].localCheckpoint()
+        index_details["matched"] = decisions[-1].count()
+        files = files.join(earliest, "h", "left_anti").localCheckpoint()
     dup_repos, repo_details = repo_duplicates(files, config)
     dup_repos = dup_repos.localCheckpoint()
     survivors = files.join(dup_repos, "repo", "left_anti")
     best = survivors.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
-    exact = (survivors.join(best, "h").where(F.col("key") != F.col("best.key"))
-             .select("part", "repo", "path", F.lit(EXACT).alias("reason"),
-                     F.col("best.sha256").alias("duplicate_of")))
-    in_dup = (files.join(dup_repos, "repo").join(best, "h", "left")
-              .select("part", "repo", "path", F.lit(ledger.REPO_DUPLICATE).alias("reason"),
-                      F.col("best.sha256").alias("duplicate_of")))
-    decisions = exact.union(in_dup).localCheckpoint()
-    parts = apply_decisions(spark, spec, "exact_dedup", items, decisions)
-    groups = best.count()
-    details = {"exact": {"hash": config.dedup_exact_hash, "distinct_contents": groups},
+    decisions.append(survivors.join(best, "h").where(F.col("key") != F.col("best.key"))
+                     .select("part", "repo", "path", F.lit(EXACT).alias("reason"),
+                             F.col("best.sha256").alias("duplicate_of")))
+    decisions.append(files.join(dup_repos, "repo").join(best, "h", "left")
+                     .select("part", "repo", "path", F.lit(ledger.REPO_DUPLICATE).alias("reason"),
+                             F.col("best.sha256").alias("duplicate_of")))
+    union = decisions[0]
+    for d in decisions[1:]:
+        union = union.union(d)
+    parts = apply_decisions(spark, spec, "exact_dedup", items, union.localCheckpoint())
+    details = {"exact": {"hash": config.dedup_exact_hash, "distinct_contents": best.count()},
                "repo_dedup": repo_details}
+    if index_details:
+        details["published_index"] = index_details
     return parts, rows_in, details
 
 
@@ -219,13 +281,25 @@ def near_body(spark, spec: RunSpec, storage, input_stage):
     meta = repo_meta(storage, spec)
     settings = {"num_perm": params.num_perm, "shingle": params.shingle, "threshold": params.threshold}
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), "near", settings)
-    files = with_rank(files, "key").localCheckpoint()
-    nodes = files.where(F.col("sig").isNotNull()).select("rank", "sig")
-    losers, details = near_clusters(nodes, params, config.near_dedup_max_bucket, config.near_dedup_max_component)
-    details["without_shingles"] = files.where(F.col("sig").isNull()).count()
-    info = files.select("rank", "part", "repo", "path", "sha256")
-    decisions = (losers.join(info, "rank")
-                 .join(info.select(F.col("rank").alias("root"), F.col("sha256").alias("duplicate_of")), "root")
-                 .select("part", "repo", "path", F.lit(NEAR).alias("reason"), "duplicate_of"))
-    parts = apply_decisions(spark, spec, "near_dedup", items, decisions)
+    # One rank over this run's files ("1" + keeper key) and everything published before ("0" + snapshot +
+    # file): a published file always outranks a new one, so it stays the representative.
+    nodes = files.select("part", "repo", "path", "sha256", F.concat(F.lit("1"), "key").alias("key"), "sig")
+    published, index_details = read_index(spark, spec, storage, "near", settings)
+    if published is not None:
+        nodes = nodes.union(published.select(F.lit(-1).alias("part"), F.lit(None).cast("string").alias("repo"),
+                                             F.lit(None).cast("string").alias("path"), "sha256", "key", "sig"))
+    ranked = with_rank(nodes, "key").localCheckpoint()
+    losers, details = near_clusters(ranked.where(F.col("sig").isNotNull()).select("rank", "sig"), params,
+                                    config.near_dedup_max_bucket, config.near_dedup_max_component)
+    details["without_shingles"] = ranked.where(F.col("sig").isNull() & (F.col("part") >= 0)).count()
+    info = ranked.where(F.col("part") >= 0).select("rank", "part", "repo", "path")
+    roots = ranked.select(F.col("rank").alias("root"), F.col("part").alias("root_part"),
+                          F.col("sha256").alias("duplicate_of"))
+    decided = losers.join(info, "rank").join(roots, "root").localCheckpoint()
+    decisions = decided.select("part", "repo", "path", F.lit(NEAR).alias("reason"), "duplicate_of")
+    if index_details:
+        index_details["matched"] = decided.where(F.col("root_part") < 0).count()
+        details["published_index"] = index_details
+    parts = apply_decisions(spark, spec, "near_dedup", items, decisions,
+                            hashes=files.select("part", "repo", "path", "ws_sha256", "sig"))
     return parts, rows_in, {"near": details}
