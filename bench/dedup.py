@@ -1,5 +1,6 @@
 """Benchmark of near dedup on real code found on this machine (the venv's site-packages, which holds
-pip's vendored copies beside the originals).
+pip's vendored copies beside the originals; then older versions of the same files from every pyenv
+Python's standard library, the JDK's sources and the system headers, for the larger stage run).
 
 Quality: precision/recall of near-duplicate pairs against exact shingle Jaccard computed by brute force
 (a sparse docs x shingles product gives every pair's intersection). Speed: our batch signatures and the
@@ -20,6 +21,7 @@ import re
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +33,39 @@ from seedlib.dedup import minhash  # noqa: E402
 from seedlib.dedup.lsh import bucket_pairs  # noqa: E402
 
 
-def corpus(mb: float, max_file: int = 200_000) -> list[tuple[str, str]]:
+def _sources():
+    """(name, bytes) of real code on this machine, in a fixed order: the venv's site-packages (pip's vendored
+    copies beside the originals), every pyenv Python's standard library (older versions of the same files),
+    the JDK's src.zip, then the system headers. Missing sources are skipped."""
     site = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    out, total = [], 0
-    for path in sorted(glob.glob(str(site / "**" / "*.py"), recursive=True)):
+    roots = [(site, "**/*.py")] + [(Path(p), "**/*.py") for p in sorted(glob.glob(
+        os.path.expanduser("~/.pyenv/versions/*/lib/python*")))]
+    for root, pattern in roots:
+        for path in sorted(glob.glob(str(root / pattern), recursive=True)):
+            if "site-packages" in path and root != site:
+                continue
+            try:
+                yield os.path.relpath(path, root.parent), Path(path).read_bytes()
+            except OSError:
+                continue
+    for z in sorted({os.path.realpath(z) for z in glob.glob("/usr/lib/jvm/*/lib/src.zip") if os.path.isfile(z)}):
+        with zipfile.ZipFile(z) as archive:
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                if info.filename.endswith(".java"):
+                    yield f"{Path(z).parts[4]}/{info.filename}", archive.read(info)
+    for path in sorted(glob.glob("/usr/include/**/*.h", recursive=True)):
         try:
-            data = Path(path).read_bytes()
+            yield os.path.relpath(path, "/usr"), Path(path).read_bytes()
         except OSError:
             continue
+
+
+def corpus(mb: float, max_file: int = 200_000) -> list[tuple[str, str]]:
+    out, total = [], 0
+    for name, data in _sources():
         if not data or len(data) > max_file:
             continue
-        out.append((os.path.relpath(path, site), data.decode("utf-8", "replace")))
+        out.append((name, data.decode("utf-8", "replace")))
         total += len(data)
         if total >= mb * 1e6:
             break
@@ -150,7 +174,7 @@ def stage_speed(files: list[tuple[str, str]], parts: int = 8) -> tuple[float, di
     out = []
     for p in range(parts):
         w = PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=10**9)
-        w.add("files", [{"repo": f"site/{path.split('/')[0]}", "path": path, "lang": "Python",
+        w.add("files", [{"repo": f"site/{path.split('/')[0]}", "path": path, "lang": "code",
                          "sha256": hashlib.sha256(text.encode()).hexdigest(), "size": len(text.encode()),
                          "content": text} for path, text in files[p::parts]])
         out.extend(w.close().to_pylist())
@@ -176,7 +200,7 @@ def main() -> None:
     files = corpus(args.mb)
     texts = [t for _, t in files]
     mb = sum(len(t.encode()) for t in texts) / 1e6
-    print(f"corpus: {len(files)} .py files, {mb:.1f} MB; num_perm={params.num_perm} shingle={params.shingle} "
+    print(f"corpus: {len(files)} files, {mb:.1f} MB; num_perm={params.num_perm} shingle={params.shingle} "
           f"threshold={params.threshold} bands x rows={params.bands}")
 
     sigs, has, edges, t_sig, t_all = ours(pa.array(texts), params)

@@ -4,15 +4,23 @@ Each loader returns [(name, bytes)] of files from released projects: CPython-com
 venv's site-packages, the JDK's src.zip, npm's own JavaScript, glibc/libstdc++ headers and C examples
 shipped in Debian -dev packages, Go from git's contrib folder, and Rust's standard library as rendered in
 the rustup documentation (the HTML source pages, turned back into source text).
+
+Known-good means "its own toolchain accepts it", where the toolchain is on the machine: CPython's
+`compile()` for Python, `gcc -fsyntax-only` for C, `g++ -fsyntax-only -std=gnu++20` for C++ (headers
+checked standalone, so ones that only compile inside their umbrella header are left out), and
+`rustc +nightly -Zparse-crate-root-only` for Rust. Files the toolchain rejects are not in the corpus.
 """
 
 from __future__ import annotations
 
 import glob
 import html
+import tempfile
 import os
 import random
 import re
+import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -49,6 +57,28 @@ def _read(paths: list[str], rng: random.Random, budget: int, good=None) -> Corpu
         out.append((p, data))
         total += len(data)
     return out
+
+
+def _accepted_by(*command: str, suffix: str = "", copy: bool = False):
+    """good(path, data) -> does `command path` exit 0; None (no check) when the tool is missing."""
+    tool = shutil.which(command[0]) or shutil.which(os.path.expanduser(f"~/.cargo/bin/{command[0]}"))
+    if tool is None:
+        print(f"note: {command[0]} not found; its corpus is not checked by its toolchain", file=sys.stderr)
+        return None
+
+    def good(path: str, data: bytes) -> bool:
+        with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+            if copy:  # the data is not a file of its own (extracted from HTML)
+                tmp.write(data)
+                tmp.flush()
+                path = tmp.name
+            try:
+                return subprocess.run([tool, *command[1:], path], capture_output=True, timeout=60,
+                                      cwd=os.path.dirname(path) or ".").returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                return False
+
+    return good
 
 
 def python(rng: random.Random, budget: int) -> Corpus:
@@ -89,12 +119,14 @@ def javascript(rng: random.Random, budget: int) -> Corpus:
 
 
 def c(rng: random.Random, budget: int) -> Corpus:
-    return _read(_files(["/usr/include/*.h", "/usr/include/*/*.h", "/usr/share/doc/*/examples/**/*.c"]), rng, budget)
+    return _read(_files(["/usr/include/*.h", "/usr/include/*/*.h", "/usr/share/doc/*/examples/**/*.c"]), rng, budget,
+                 _accepted_by("gcc", "-fsyntax-only", "-w", "-x", "c", "-std=gnu17"))
 
 
 def cpp(rng: random.Random, budget: int) -> Corpus:
-    return _read(_files(["/usr/include/c++/*/bits/*.h", "/usr/include/c++/*/bits/*.tcc",
-                         "/usr/include/**/*.hpp"]), rng, budget)
+    return _read(_files(["/usr/include/c++/*/*", "/usr/include/c++/*/bits/*.h", "/usr/include/c++/*/bits/*.tcc",
+                         "/usr/include/**/*.hpp"]), rng, budget,
+                 _accepted_by("g++", "-fsyntax-only", "-w", "-x", "c++", "-std=gnu++20"))
 
 
 def go(rng: random.Random, budget: int) -> Corpus:
@@ -108,8 +140,10 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def rust(rng: random.Random, budget: int) -> Corpus:
+    good = _accepted_by("rustc", "+nightly", "-Zparse-crate-root-only", "--edition", "2024", suffix=".rs",
+                        copy=True)
     real = _files(["/root/.cargo/registry/src/**/*.rs", "/usr/share/cargo/registry/**/*.rs"])
-    out = _read(real, rng, budget)
+    out = _read(real, rng, budget, good)
     total = sum(len(d) for _, d in out)
     pages = _files([os.path.expanduser("~/.rustup/toolchains/*/share/doc/rust/html/src/**/*.rs.html")],
                    max_size=4_000_000)
@@ -121,7 +155,7 @@ def rust(rng: random.Random, budget: int) -> Corpus:
         if not m:
             continue
         data = html.unescape(_TAG.sub("", _LINE_ANCHOR.sub("", m.group(1)))).encode("utf-8")
-        if 1024 <= len(data) <= 400_000:
+        if 1024 <= len(data) <= 400_000 and (good is None or good(p, data)):
             out.append((p.removesuffix(".html"), data))
             total += len(data)
     return out

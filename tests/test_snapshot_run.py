@@ -68,7 +68,8 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
         ("near_dedup", 6, 6, {}), ("syntax", 6, 6, {})]
     assert m["stages"][0]["details"] == {"repos": {"ok": 3, "unreachable": 1}}
     assert m["stages"][3]["details"]["unparsed"] == {"Markdown": 1}
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 6, "dropped": 4, "commits": 2}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 6, "dropped": 4, "commits": 2,
+                                                                "dedup_index": 6}
     files = published(storage, "files")
     assert sorted(zip(files.column("repo").to_pylist(), files.column("path").to_pylist(),
                       files.column("lang").to_pylist())) == [
