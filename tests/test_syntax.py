@@ -15,6 +15,7 @@ from seedlib.run import RunSpec
 from seedlib.stage import PartWriter, StageRecorder, filter_parts, read_report
 from seedlib.syntax import PARSE_TIMEOUT, PARSE_TOO_LARGE, RATIO_COLUMN, SYNTAX_ERROR, SyntaxFilter, make_filter
 from seedlib.syntax import check as syntax
+from seedlib.syntax import macros
 from seedlib.syntax import rules
 
 POOL = syntax.ParserPool()
@@ -110,14 +111,35 @@ def test_macro_heavy_c_trips_has_error_but_is_kept():
     assert 0 < result.error_ratio < 0.1           # but only a small share of its bytes is unplaced
     decide = SyntaxFilter(config())
     assert decide.decide_one("lib/x.h", "C", MACRO_C) == (None, result.error_ratio)
-    # has_error alone (a threshold of 0) would have rejected it
-    assert SyntaxFilter(config(syntax_error_ratio_by_language="C=0")).decide_one("lib/x.h", "C", MACRO_C)[0] \
-        == SYNTAX_ERROR
+    # even with no tolerance at all it is kept: with its macros blanked out it parses cleanly
+    assert SyntaxFilter(config(syntax_error_ratio_by_language="C=0")).decide_one("lib/x.h", "C", MACRO_C) \
+        == (None, 0.0)
+
+
+def test_masking_macros_keeps_offsets_and_blanks_only_macro_uses():
+    source = MACRO_C.encode()
+    masked = macros.mask(source)
+    assert len(masked) == len(source) and masked.count(b"\n") == source.count(b"\n")
+    for gone in (b"__BEGIN_DECLS", b"__THROW", b"__attribute_pure__", b"__nonnull", b"__END_DECLS"):
+        assert gone not in masked
+    assert b"extern size_t my_strlen (const char *s)" in masked and masked.count(b"static int add") == 6
+    assert ratio("cpp", masked.decode()).error_ratio == 0.0
+    block = b"int a;\n#if 0\nthis is not C {{{\n#if X\n#endif\n#else\nint b;\n#endif\n"
+    assert macros.mask(block) == block.replace(b"this is not C {{{", b" " * 17).replace(
+        b"#if X\n#endif", b"     \n      ")
+    cpp = b"namespace std _GLIBCXX_VISIBILITY(default)\n{\n  typedef int result_type _GLIBCXX17_DEPRECATED;\n}\n"
+    assert macros.mask(cpp) == cpp.replace(b"_GLIBCXX_VISIBILITY(default)", b" " * 28).replace(
+        b"_GLIBCXX17_DEPRECATED", b" " * 21)
+
+
+def test_real_c_errors_are_still_caught_after_masking():
+    broken = MACRO_C.replace("total += k", "total += (k", 3)   # three unclosed parentheses
+    strict = SyntaxFilter(config(syntax_error_ratio_by_language={"C": 0.01}))
+    reason, share = strict.decide_one("lib/x.h", "C", broken)
+    assert reason == SYNTAX_ERROR and 0.01 < share < ratio("cpp", broken).error_ratio
 
 
 def test_per_language_thresholds_come_from_config():
-    strict = SyntaxFilter(config(syntax_error_ratio_by_language={"C": 0.01}))
-    assert strict.decide_one("lib/x.h", "C", MACRO_C)[0] == SYNTAX_ERROR
     lenient = SyntaxFilter(config(syntax_max_error_ratio=0.5, syntax_error_ratio_by_language={}))
     assert lenient.decide_one("a.py", "Python", BROKEN_PY)[0] is None
     assert SyntaxFilter(config()).decide_one("a.py", "Python", BROKEN_PY)[0] == SYNTAX_ERROR

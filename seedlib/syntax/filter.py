@@ -18,6 +18,7 @@ from seedlib.config import Config
 from seedlib.languages import grammar_of
 from seedlib.ledger import drop
 from seedlib.syntax import check as syntax
+from seedlib.syntax import macros
 from seedlib.syntax.rules import first_rule
 
 STAGE = "syntax"
@@ -52,15 +53,20 @@ class SyntaxFilter:
         grammar = grammar_of(lang, path)
         if grammar is None:
             return None, None
-        result = syntax.check(self.pool.get(grammar), text.encode("utf-8"), self.config.syntax_max_parse_bytes,
-                              self.timeout_s)
+        parser, source = self.pool.get(grammar), text.encode("utf-8")
+        result = syntax.check(parser, source, self.config.syntax_max_parse_bytes, self.timeout_s)
         if result.outcome == syntax.TOO_LARGE:
             return PARSE_TOO_LARGE, None
         if result.outcome == syntax.TIMEOUT:
             return PARSE_TIMEOUT, None
-        if result.error_ratio > self.max_ratio(lang):
-            return SYNTAX_ERROR, result.error_ratio
-        return None, result.error_ratio
+        ratio, limit = result.error_ratio, self.max_ratio(lang)
+        if ratio > limit and grammar in macros.GRAMMARS:  # second chance: unexpanded macros blanked out
+            masked = syntax.check(parser, macros.mask(source), self.config.syntax_max_parse_bytes, self.timeout_s)
+            if masked.outcome == syntax.OK:
+                ratio = min(ratio, masked.error_ratio)
+        if ratio > limit:
+            return SYNTAX_ERROR, ratio
+        return None, ratio
 
     def __call__(self, table: pa.Table) -> tuple[pa.Table, list[dict], dict[str, dict[str, int]]]:
         paths = table.column("path").to_pylist()
