@@ -43,11 +43,17 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
+def bench_path(lang: str, i: int, name: str) -> str:
+    """The file's own extension where it has one the language knows (a C header stays `.h`, which the
+    pipeline parses with the C++ grammar), else the language's usual one."""
+    ext = os.path.splitext(name)[1]
+    return f"{i:05d}{ext if ext in ('.h', '.hpp', '.cc', '.hh') else syntax_corpus.EXTENSIONS[lang]}"
+
+
 def rows_for(lang: str, corpus) -> list[dict]:
-    ext = syntax_corpus.EXTENSIONS[lang]
-    return [{"repo": f"bench/{lang}", "path": f"{i:05d}{ext}", "lang": lang,
+    return [{"repo": f"bench/{lang}", "path": bench_path(lang, i, name), "lang": lang,
              "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "content": data.decode("utf-8")}
-            for i, (_, data) in enumerate(corpus)]
+            for i, (name, data) in enumerate(corpus)]
 
 
 def best_of(n: int, fn) -> float:
@@ -60,13 +66,12 @@ def best_of(n: int, fn) -> float:
 
 
 def speed_and_quality(lang: str, corpus, config, rng: random.Random) -> dict:
-    ext = syntax_corpus.EXTENSIONS[lang]
-    parser = ParserPool().get(grammar_of(lang, "x" + ext))
+    pool = ParserPool()
     mb = sum(len(d) for _, d in corpus) / 1e6
     # small corpora (Go) are repeated so the timing covers at least ~0.5 MB
     reps = max(1, int(0.5 / mb) + 1) if mb < 0.5 else 1
-    blobs = [d for _, d in corpus] * reps
-    baseline = best_of(2, lambda: [parser.parse(b) for b in blobs])
+    blobs = [(pool.get(grammar_of(lang, bench_path(lang, i, name))), d) for i, (name, d) in enumerate(corpus)] * reps
+    baseline = best_of(2, lambda: [parser.parse(b) for parser, b in blobs])
     table = datasets.table("files", rows_for(lang, corpus) * reps)
     decide = SyntaxFilter(config)
     ours = best_of(2, lambda: decide(table))
@@ -77,10 +82,10 @@ def speed_and_quality(lang: str, corpus, config, rng: random.Random) -> dict:
     # damaged copies: caught = dropped with any reason by the same filter
     caught = {"truncated": 0, "bracket": 0}
     confirmed = {"truncated": [0, 0], "bracket": [0, 0]}  # Python only: [really broken, caught among them]
-    for name, data in corpus:
+    for i, (name, data) in enumerate(corpus):
         for kind, bad in zip(("truncated", "bracket"), syntax_corpus.damage(data, rng)):
             text = bad.decode("utf-8", errors="replace")
-            reason, _ = decide.decide_one(f"x{ext}", lang, text)
+            reason, _ = decide.decide_one(bench_path(lang, i, name), lang, text)
             caught[kind] += reason is not None
             if lang == "Python":
                 try:

@@ -127,6 +127,10 @@ def test_masking_macros_keeps_offsets_and_blanks_only_macro_uses():
     block = b"int a;\n#if 0\nthis is not C {{{\n#if X\n#endif\n#else\nint b;\n#endif\n"
     assert macros.mask(block) == block.replace(b"this is not C {{{", b" " * 17).replace(
         b"#if X\n#endif", b"     \n      ")
+    guarded = b'#ifdef __cplusplus\nextern "C" {\n#endif\nint f(void);\n#ifdef __cplusplus\n}\n#endif\n'
+    assert macros.mask(guarded) == guarded.replace(b'extern "C" {', b" " * 12).replace(b"\n}\n", b"\n \n")
+    assert macros.mask(b"typedef struct screen SCREEN;\ntypedef unsigned int UINT;\n") == \
+        b"typedef struct screen SCREEN;\ntypedef unsigned int UINT;\n"     # typedef names are not macros
     cpp = b"namespace std _GLIBCXX_VISIBILITY(default)\n{\n  typedef int result_type _GLIBCXX17_DEPRECATED;\n}\n"
     assert macros.mask(cpp) == cpp.replace(b"_GLIBCXX_VISIBILITY(default)", b" " * 28).replace(
         b"_GLIBCXX17_DEPRECATED", b" " * 21)

@@ -4,7 +4,8 @@ tree-sitter parses C and C++ without a preprocessor, so valid code full of annot
 errors: `extern int atoi (const char *) __THROW __attribute_pure__ __wur;`,
 `namespace std _GLIBCXX_VISIBILITY(default) {`, `class Q_CORE_EXPORT QString {`, a lone `__BEGIN_DECLS`,
 or a `#if 0` block of pseudo-code. `mask` replaces such macro uses (and the bodies of `#if 0` blocks)
-with spaces, keeping every byte offset, so the error share stays comparable.
+with spaces (as are the bodies of `#ifdef __cplusplus` blocks that only open or close an
+`extern "C" {`), keeping every byte offset, so the error share stays comparable.
 
 The syntax check uses the masked reading only as a second chance (the smaller error share of the two
 counts): masking can hide a real error only where the text already looks like a macro annotation, and it
@@ -26,7 +27,9 @@ _ARGS = rb"(?:[ \t]*\((?:[^()\n]|\((?:[^()]|\([^()]*\))*\))*\))?"
 _RUN = rb"(?:[ \t\r\n]*" + _NAME + _ARGS + rb")+"
 _UPPER_RUN = rb"(?:[ \t\r\n]*" + _UPPER + _ARGS + rb")+"
 _KEYWORDS = frozenset(b"""return case goto sizeof typedef struct union enum class namespace new delete throw
-    if else while for do switch default public private protected operator template typename using""".split())
+    if else while for do switch default public private protected operator template typename using
+    void char short int long float double signed unsigned bool const volatile auto""".split())
+_TAG_BEFORE = re.compile(rb"\b(?:struct|union|enum|class)[ \t]+$")
 
 # 1. annotation runs after a declarator's `)` or `]` (any macro-like name), or after a name or `>` (upper
 #    case only: `__nptr` there is a parameter), before `;` `{` `,` `=` or `:`
@@ -40,6 +43,8 @@ _ALONE = re.compile(rb"^[ \t]*(" + _NAME + _ARGS + rb"(?:[ \t]+" + _NAME + _ARGS
 # 4. leading storage/linkage macros before a declaration: `extern GL_APICALL void GL_APIENTRY glFoo (`
 _LEADING = re.compile(rb"(?<![\w)])(" + _NAME + rb")(?=[ \t]+(?:[A-Za-z_]\w*[ \t*&]+)*\**[A-Za-z_]\w*[ \t]*\()")
 _IF0 = re.compile(rb"^[ \t]*#[ \t]*if[ \t]+0\b.*$", re.M)
+_IFCPP = re.compile(rb"^[ \t]*#[ \t]*(?:ifdef[ \t]+__cplusplus|if[ \t]+defined[ \t]*\(?[ \t]*__cplusplus[ \t]*\)?)[ \t]*$",
+                    re.M)
 _COND = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|else|elif|endif)\b", re.M)
 
 
@@ -49,28 +54,38 @@ def _blank(data: bytearray, start: int, end: int) -> None:
             data[i] = 32
 
 
-def _mask_if0(source: bytes, out: bytearray) -> None:
-    """Blank the lines between `#if 0` and its matching `#else`/`#elif`/`#endif` (nesting respected)."""
+def _block_end(source: bytes, start: int) -> int:
+    """Where the conditional block opened just before `start` ends (its #else/#elif/#endif at depth 0)."""
+    depth = 0
+    for c in _COND.finditer(source, start):
+        word = c.group(1)
+        if word.startswith(b"if"):
+            depth += 1
+        elif depth:
+            depth -= word == b"endif"
+        else:
+            return c.start()
+    return len(source)
+
+
+def _mask_blocks(source: bytes, out: bytearray) -> None:
+    """Blank the bodies of `#if 0` blocks, and of `#ifdef __cplusplus` blocks whose braces do not balance
+    (`extern "C" {` in one block, its `}` in another: fine for a compiler, a lost brace for tree-sitter)."""
     for m in _IF0.finditer(source):
-        depth, start = 0, m.end()
-        for c in _COND.finditer(source, m.end()):
-            word = c.group(1)
-            if word.startswith(b"if"):
-                depth += 1
-            elif depth:
-                if word == b"endif":
-                    depth -= 1
-            else:
-                _blank(out, start, c.start())
-                break
+        _blank(out, m.end(), _block_end(source, m.end()))
+    for m in _IFCPP.finditer(source):
+        end = _block_end(source, m.end())
+        body = source[m.end():end]
+        if body.count(b"{") != body.count(b"}"):
+            _blank(out, m.end(), end)
 
 
 def mask(source: bytes) -> bytes:
     """`source` with macro annotations and `#if 0` bodies replaced by spaces (same length)."""
     out = bytearray(source)
-    _mask_if0(source, out)
-    for m in _AFTER_NAME.finditer(source):
-        if m.group(1) not in _KEYWORDS:
+    _mask_blocks(source, out)
+    for m in _AFTER_NAME.finditer(source):  # not a typedef name: `typedef struct s S;`, `typedef int T;`
+        if m.group(1) not in _KEYWORDS and not _TAG_BEFORE.search(source, max(0, m.start() - 40), m.start()):
             _blank(out, m.start(2), m.end(2))
     for pattern in (_AFTER_PAREN, _TAGGED, _ALONE, _LEADING):
         for m in pattern.finditer(source):
