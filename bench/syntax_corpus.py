@@ -2,8 +2,12 @@
 
 Each loader returns [(name, bytes)] of files from released projects: CPython-compilable Python from the
 venv's site-packages, the JDK's src.zip, npm's own JavaScript, glibc/libstdc++ headers and C examples
-shipped in Debian -dev packages, Go from git's contrib folder, and Rust's standard library as rendered in
-the rustup documentation (the HTML source pages, turned back into source text).
+shipped in Debian -dev packages, Go from git's contrib folder, and Rust crates shipped as Debian packages
+(`apt-get install librust-serde-dev librust-regex-dev librust-anyhow-dev librust-itertools-dev
+librust-clap-dev librust-rand-dev librust-log-dev` puts ~3,300 crate sources under
+/usr/share/cargo/registry), topped up with Rust's standard library as rendered in the rustup
+documentation (the HTML source pages, turned back into source text; it uses unstable syntax that
+tree-sitter's grammar does not know, so it is the less representative source).
 
 Known-good means "its own toolchain accepts it", where the toolchain is on the machine: CPython's
 `compile()` for Python, `gcc -fsyntax-only` for C, `g++ -fsyntax-only -std=gnu++20` for C++ (headers

@@ -80,6 +80,9 @@ with DAG(
                                 description="files larger than this are dropped as too_large"),
         "max_files_per_repo": Param(None, type=["null", "integer"], minimum=1,
                                     description="cap on files per repository"),
+        "dedup_against_published": Param(None, type=["null", "boolean"],
+                                         description="drop duplicates of files earlier snapshots published; "
+                                                     "false = a self-contained snapshot; empty = configured"),
         "storage": Param(None, type=["null", "string"], description="override the storage root URI"),
         "config_file": Param(None, type=["null", "string"], description="YAML configuration file"),
     },
