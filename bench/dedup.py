@@ -1,6 +1,7 @@
 """Benchmark of near dedup on real code found on this machine (the venv's site-packages, which holds
 pip's vendored copies beside the originals; then older versions of the same files from every pyenv
 Python's standard library, the JDK's sources and the system headers, for the larger stage run).
+datatrove's MinHash dedup is a second baseline when installed (`pip install -r bench/requirements.txt`).
 
 Quality: precision/recall of near-duplicate pairs against exact shingle Jaccard computed by brute force
 (a sparse docs x shingles product gives every pair's intersection). Speed: our batch signatures and the
@@ -13,8 +14,10 @@ the same corpus and parameters.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
+import io
 import os
 import platform
 import re
@@ -70,6 +73,50 @@ def corpus(mb: float, max_file: int = 200_000) -> list[tuple[str, str]]:
         if total >= mb * 1e6:
             break
     return out
+
+
+def datatrove_baseline(texts: list[str], params: minhash.MinHashParams) -> float | None:
+    """Seconds for datatrove's 4-step MinHash dedup (signatures, buckets, clusters, filter) with the same
+    shingle width and bands x rows, one worker; None when datatrove is not installed (it is optional:
+    `pip install -r bench/requirements.txt`)."""
+    try:
+        from datatrove.data import Document
+        from datatrove.executor import LocalPipelineExecutor
+        from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
+                                                      MinhashDedupFilter, MinhashDedupSignature)
+        from datatrove.utils.word_tokenizers import WordTokenizer
+    except ImportError:
+        return None
+
+    class Words(WordTokenizer):  # \w+ words like ours (datatrove's own tokenizers need spaCy)
+        def word_tokenize(self, text):
+            return re.findall(r"\w+", text)
+
+        def sent_tokenize(self, text):
+            return [text]
+
+        def span_tokenize(self, text):
+            return [m.span() for m in re.finditer(r"\w+", text)]
+
+    bands, rows = params.bands
+    config = MinhashConfig(n_grams=params.shingle, num_buckets=bands, hashes_per_bucket=rows)
+    tmp = tempfile.mkdtemp(prefix="seed-bench-datatrove-")
+
+    def docs():
+        return [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+
+    def run(name, pipeline, tasks=1):
+        with contextlib.redirect_stderr(io.StringIO()):  # its per-task log lines; kept under logging_dir
+            LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=1, logging_dir=f"{tmp}/logs/{name}").run()
+
+    t0 = time.perf_counter()
+    run("sigs", [docs(), MinhashDedupSignature(output_folder=f"{tmp}/sigs", config=config, language=Words())])
+    run("buckets", [MinhashDedupBuckets(input_folder=f"{tmp}/sigs", output_folder=f"{tmp}/buckets",
+                                        config=config)], tasks=bands)
+    run("clusters", [MinhashDedupCluster(input_folder=f"{tmp}/buckets", output_folder=f"{tmp}/remove",
+                                         config=config)])
+    run("filter", [docs(), MinhashDedupFilter(input_folder=f"{tmp}/remove")])
+    return time.perf_counter() - t0
 
 
 def machine() -> str:
@@ -210,6 +257,12 @@ def main() -> None:
           f"{b_sig:.1f}s = {gb_h(mb, b_sig):.0f} GB/core-hour; ratio {b_sig / t_sig:.1f}x")
     print(f"signatures+LSH+verify in-process: ours {t_all:.1f}s; datasketch MinHashLSH {b_all:.1f}s; "
           f"ratio {b_all / t_all:.1f}x")
+    d_all = datatrove_baseline(texts, params)
+    if d_all is None:
+        print("datatrove: not installed, skipped (pip install -r bench/requirements.txt)")
+    else:
+        print(f"datatrove MinHash dedup (4 steps, one worker, same shingles and bands): {d_all:.1f}s; "
+              f"ours in-process {t_all:.1f}s: ratio {d_all / t_all:.1f}x")
 
     doc, hashes = minhash.shingle_hashes(pa.array(texts), params.shingle)
     truth = exact_pairs(doc, hashes, len(texts))
