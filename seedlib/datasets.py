@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 REPOS = pa.schema([
     ("repo", pa.string()),
@@ -68,6 +69,11 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "commits": ("repo", "committer_time", "sha"),
     "dedup_index": ("repo", "path"),
 }
+
+
+def file_keys(table: pa.Table) -> pa.Array:
+    """"repo\\0path" of every row: the identity of a file within a snapshot."""
+    return pc.binary_join_element_wise(table.column("repo"), table.column("path"), "\x00")
 
 
 def table(name: str, rows: list[dict]) -> pa.Table:

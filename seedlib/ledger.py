@@ -33,9 +33,7 @@ def drop(repo: str, path: str, sha256: str | None, stage: str, reason: str,
     """One ledger row. Checks the reason's shape so a typo cannot create a new silent category."""
     if not _REASON.match(reason):
         raise ValueError(f"ledger reason must be snake_case, got {reason!r}")
-    if reason in OPTIONAL_DUPLICATE_REASONS:
-        pass
-    elif (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
+    if reason not in OPTIONAL_DUPLICATE_REASONS and (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
         raise ValueError(f"duplicate_of is required for duplicate reasons only (reason {reason!r})")
     return {"repo": repo, "path": path, "sha256": sha256, "stage": stage, "reason": reason,
             "duplicate_of": duplicate_of}

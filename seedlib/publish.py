@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seedlib import manifest
+from seedlib import datasets, manifest
 from seedlib.dedup import index
 from seedlib.run import RunSpec, manifest_key
 from seedlib.stage import StageError, StageReport, read_report
@@ -32,7 +32,7 @@ def check_chain(reports: list[StageReport]) -> None:
 def _keys(storage: Storage, snapshot_keys: list[str]) -> pa.Array:
     if not snapshot_keys:
         return pa.array([], pa.string())
-    return index.file_keys(storage.read_parquet(snapshot_keys, columns=["repo", "path"]))
+    return datasets.file_keys(storage.read_parquet(snapshot_keys, columns=["repo", "path"]))
 
 
 def check_ledger(storage: Storage, reports: list[StageReport]) -> None:

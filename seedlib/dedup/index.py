@@ -44,8 +44,10 @@ class Segment:
     kind: str  # "index" or "files" (signatures recomputed from the contents)
 
 
-def whitespace_hash(text: str | None) -> str:
-    return hashlib.sha256(" ".join((text or "").split()).encode("utf-8")).hexdigest()
+def whitespace_hashes(contents: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """SHA-256 of each text with whitespace runs collapsed (the `whitespace` exact dedup key)."""
+    return pa.array([hashlib.sha256(" ".join((text or "").split()).encode("utf-8")).hexdigest()
+                     for text in contents.to_pylist()], pa.string())
 
 
 def _signature_settings(config: dict) -> tuple:
@@ -82,13 +84,9 @@ def segment_rows(storage: Storage, segment: Segment, mode: str, params: minhash.
     else:
         cols = ["repo", "path", "sha256"] + (["content"] if mode != "raw" else [])
         t = storage.read_parquet([segment.key], columns=cols)
-        ws = pa.array([whitespace_hash(c) for c in t.column("content").to_pylist()], pa.string()) \
-            if mode == "whitespace" else pa.nulls(t.num_rows, pa.string())
-        sig = pa.nulls(t.num_rows, pa.binary())
-        if mode == "near":
-            sigs, has = minhash.text_signatures(t.column("content").combine_chunks(), params)
-            sig = pa.array([s if h else None for s, h in zip(minhash.sig_to_binary(sigs).to_pylist(), has)],
-                           pa.binary())
+        ws = whitespace_hashes(t.column("content")) if mode == "whitespace" else pa.nulls(t.num_rows, pa.string())
+        sig = minhash.signature_column(t.column("content").combine_chunks(), params) if mode == "near" \
+            else pa.nulls(t.num_rows, pa.binary())
     n = t.num_rows
     prefix = f"0{segment.snapshot}|"
     keys = pc.binary_join_element_wise(pc.binary_join_element_wise(prefix, t.column("repo"), ""),
@@ -96,11 +94,6 @@ def segment_rows(storage: Storage, segment: Segment, mode: str, params: minhash.
     h = {"raw": t.column("sha256"), "whitespace": ws}.get(mode, pa.nulls(n, pa.string()))
     return pa.table({"key": keys, "sha256": t.column("sha256"), "h": h,
                      "sig": sig if mode == "near" else pa.nulls(n, pa.binary())}).cast(_ROWS)
-
-
-def file_keys(table: pa.Table) -> pa.Array:
-    """"repo\\0path" of every row: the identity of a file within a snapshot."""
-    return pc.binary_join_element_wise(table.column("repo"), table.column("path"), "\x00")
 
 
 def publish_segment(storage: Storage, spec: RunSpec, reports: list[StageReport], final_keys: pa.Array) -> dict:
@@ -115,12 +108,11 @@ def publish_segment(storage: Storage, spec: RunSpec, reports: list[StageReport],
     for i, key in enumerate(source["paths"] if source else final["paths"]):
         if source:
             t = storage.read_parquet([key])
-            t = t.filter(pc.is_in(file_keys(t), value_set=final_keys))
+            t = t.filter(pc.is_in(datasets.file_keys(t), value_set=final_keys))
         else:
             t = storage.read_parquet([key], columns=["repo", "path", "sha256", "content"])
             t = pa.table({"repo": t.column("repo"), "path": t.column("path"), "sha256": t.column("sha256"),
-                          "ws_sha256": pa.array([whitespace_hash(c) for c in t.column("content").to_pylist()],
-                                                pa.string()),
+                          "ws_sha256": whitespace_hashes(t.column("content")),
                           "sig": pa.nulls(t.num_rows, pa.binary())})
         if not t.num_rows:
             continue

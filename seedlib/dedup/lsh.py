@@ -11,7 +11,6 @@ pairwise-similar files cannot wipe out unrelated ones. Both are counted in the d
 
 from __future__ import annotations
 
-import itertools
 from functools import partial
 
 import numpy as np
@@ -47,11 +46,11 @@ def bucket_pairs(members: list[int], max_bucket: int) -> list[tuple[int, int]]:
     return [(members[0], m) for m in members[1:]]
 
 
-def _pairs(batches):
+def _pairs(max_bucket: int, batches):
     for batch in batches:
         src, dst = [], []
         for members in batch.column("members").to_pylist():
-            for a, b in itertools.combinations(members, 2):
+            for a, b in bucket_pairs(members, max_bucket):
                 src.append(a)
                 dst.append(b)
         yield pa.RecordBatch.from_pydict({"src": pa.array(src, pa.int64()), "dst": pa.array(dst, pa.int64())})
@@ -84,7 +83,7 @@ def near_clusters(nodes: DataFrame, params: minhash.MinHashParams, max_bucket: i
     small = shared.where(F.col("n") <= max_bucket).select("band", "bucket")
     all_pairs = (banded.join(small, ["band", "bucket"]).groupBy("band", "bucket")
                  .agg(F.sort_array(F.collect_list("rank")).alias("members"))
-                 .select("members").mapInArrow(_pairs, PAIR_SCHEMA))
+                 .select("members").mapInArrow(partial(_pairs, max_bucket), PAIR_SCHEMA))
     big = F.broadcast(shared.where(F.col("n") > max_bucket).select("band", "bucket", "best"))
     stars = (banded.join(big, ["band", "bucket"]).where(F.col("rank") != F.col("best"))
              .select(F.col("best").alias("src"), F.col("rank").alias("dst")))

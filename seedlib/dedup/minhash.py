@@ -173,6 +173,12 @@ def text_signatures(texts: pa.Array, params: MinHashParams) -> tuple[np.ndarray,
     return signatures_from_hashes(doc, h, len(texts), params.num_perm, params.seed), has
 
 
+def signature_column(texts: pa.Array, params: MinHashParams) -> pa.Array:
+    """Signatures of texts as an Arrow binary column, null for texts without a shingle."""
+    sigs, has = text_signatures(texts, params)
+    return pa.array([s if h else None for s, h in zip(sig_to_binary(sigs).to_pylist(), has)], pa.binary())
+
+
 def hex_values(hexes: list[str] | pa.Array) -> np.ndarray:
     """32-bit values of hex digests (their first 8 hex digits): the 'shingles' of a set of file hashes."""
     arr = pa.array(hexes, pa.string()) if not isinstance(hexes, (pa.Array, pa.ChunkedArray)) else hexes

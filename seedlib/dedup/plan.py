@@ -74,14 +74,11 @@ def _read(spec_json: str, rkeys: dict[str, str], mode: str, config_json: str, ba
             if mode == "raw":
                 out["h"] = t.column("sha256")
             elif mode == "whitespace":
-                out["h"] = pa.array([index.whitespace_hash(c) for c in t.column("content").to_pylist()], pa.string())
+                out["h"] = index.whitespace_hashes(t.column("content"))
             else:  # near: signatures of the contents, and the whitespace hash for the dedup index
-                params = minhash.MinHashParams(**settings)
-                sigs, has = minhash.text_signatures(t.column("content").combine_chunks(), params)
-                binary = minhash.sig_to_binary(sigs)
-                out["sig"] = pa.array([s if h else None for s, h in zip(binary.to_pylist(), has)], pa.binary())
-                out["ws_sha256"] = pa.array([index.whitespace_hash(c) for c in t.column("content").to_pylist()],
-                                            pa.string())
+                out["sig"] = minhash.signature_column(t.column("content").combine_chunks(),
+                                                      minhash.MinHashParams(**settings))
+                out["ws_sha256"] = index.whitespace_hashes(t.column("content"))
             yield from pa.Table.from_pydict(out).to_batches()
 
 
@@ -90,9 +87,14 @@ NEAR_SCHEMA = ("part int, repo string, path string, sha256 string, rkey string, 
                "ws_sha256 string")
 
 
+def spread(spark, rows: list[tuple], schema: str) -> DataFrame:
+    """A small driver-side list (part keys) as a DataFrame spread over up to 2 tasks per core."""
+    return spark.createDataFrame(rows, schema).repartition(
+        max(1, min(len(rows), spark.sparkContext.defaultParallelism * 2)))
+
+
 def read_files(spark, spec: RunSpec, items, rkeys, mode: str, settings: dict | None = None) -> DataFrame:
-    parts = spark.createDataFrame([(i, k) for i, k in items], "part int, key string").repartition(
-        max(1, min(len(items), spark.sparkContext.defaultParallelism * 2)))
+    parts = spread(spark, [(i, k) for i, k in items], "part int, key string")
     schema = NEAR_SCHEMA if mode == "near" else FILES_SCHEMA
     return parts.mapInArrow(partial(_read, spec.to_json(), rkeys, mode, json.dumps(settings or {})), schema)
 
@@ -115,9 +117,7 @@ def read_index(spark, spec: RunSpec, storage, mode: str, settings: dict | None =
                "recomputed_parts": sum(s.kind == "files" for s in segments)}
     if not segments:
         return None, details
-    df = spark.createDataFrame([(s.snapshot, s.key, s.kind) for s in segments],
-                               "snapshot string, key string, kind string").repartition(
-        max(1, min(len(segments), spark.sparkContext.defaultParallelism * 2)))
+    df = spread(spark, [(s.snapshot, s.key, s.kind) for s in segments], "snapshot string, key string, kind string")
     rows = df.mapInArrow(partial(_read_index, spec.to_json(), mode, json.dumps(settings or {})),
                          index.INDEX_SCHEMA).localCheckpoint()
     details["files"] = rows.count()
@@ -237,29 +237,26 @@ def exact_body(spark, spec: RunSpec, storage, input_stage):
     meta = repo_meta(storage, spec)
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup_exact_hash)
     files = files.localCheckpoint()
-    decisions = []
+    decisions = spark.createDataFrame([], DECISION_SCHEMA)
     published, index_details = read_index(spark, spec, storage, config.dedup_exact_hash)
     if published is not None:  # copies of files published by earlier snapshots go first
         earliest = published.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
-        decisions.append(files.join(earliest, "h").select(
-            "part", "repo", "path", F.lit(EXACT).alias("reason"), F.col("best.sha256").alias("duplicate_of")))
-        decisions[-1] = decisions[-1].localCheckpoint()
-        index_details["matched"] = decisions[-1].count()
+        decisions = files.join(earliest, "h").select(
+            "part", "repo", "path", F.lit(EXACT).alias("reason"),
+            F.col("best.sha256").alias("duplicate_of")).localCheckpoint()
+        index_details["matched"] = decisions.count()
         files = files.join(earliest, "h", "left_anti").localCheckpoint()
     dup_repos, repo_details = repo_duplicates(files, config)
     dup_repos = dup_repos.localCheckpoint()
     survivors = files.join(dup_repos, "repo", "left_anti")
     best = survivors.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
-    decisions.append(survivors.join(best, "h").where(F.col("key") != F.col("best.key"))
-                     .select("part", "repo", "path", F.lit(EXACT).alias("reason"),
-                             F.col("best.sha256").alias("duplicate_of")))
-    decisions.append(files.join(dup_repos, "repo").join(best, "h", "left")
-                     .select("part", "repo", "path", F.lit(ledger.REPO_DUPLICATE).alias("reason"),
-                             F.col("best.sha256").alias("duplicate_of")))
-    union = decisions[0]
-    for d in decisions[1:]:
-        union = union.union(d)
-    parts = apply_decisions(spark, spec, "exact_dedup", items, union.localCheckpoint())
+    exact = (survivors.join(best, "h").where(F.col("key") != F.col("best.key"))
+             .select("part", "repo", "path", F.lit(EXACT).alias("reason"), F.col("best.sha256").alias("duplicate_of")))
+    in_dup = (files.join(dup_repos, "repo").join(best, "h", "left")
+              .select("part", "repo", "path", F.lit(ledger.REPO_DUPLICATE).alias("reason"),
+                      F.col("best.sha256").alias("duplicate_of")))
+    decisions = decisions.union(exact).union(in_dup).localCheckpoint()
+    parts = apply_decisions(spark, spec, "exact_dedup", items, decisions)
     details = {"exact": {"hash": config.dedup_exact_hash, "distinct_contents": best.count()},
                "repo_dedup": repo_details}
     if index_details:
