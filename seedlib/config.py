@@ -55,6 +55,9 @@ class Config:
     commit_min_days: int = field(default=100, metadata={"help": "... and this many days between first and last commit"})
     commit_max_commits: int = field(default=1000, metadata={"help": "newest first-parent commits kept per repository"})
     commit_max_file_bytes: int = field(default=200_000, metadata={"help": "before/after contents larger than this are left out"})
+    allow_empty: bool = field(default=False, metadata={
+        "help": "publish even when every repository failed or no file was kept (refused by default: an "
+                "empty snapshot would replace the date's previous one)"})
     spark_master: str = field(default="local[*]", metadata={"help": "Spark master for the embedded connection"})
     partitions: int = field(default=4, metadata={"help": "Spark partitions for per-repository work"})
     s3_endpoint_url: str = field(default="", metadata={"help": "S3 endpoint (empty = AWS); e.g. http://127.0.0.1:9000"})
@@ -243,6 +246,23 @@ def _check_key(key: str, origin: str) -> None:
         raise ConfigError(f"{key} (from {origin}): unknown configuration key; known keys: {known}")
 
 
+# SEED_* variables that are not configuration keys: where things live, and the secrets.
+NON_KEY_ENV = frozenset({"SEED_HOME", "SEED_CONFIG"} | {n for names in SECRET_ENV.values() for n in names})
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """A SEED_* variable that is no key is refused by name (a typo must not be silently ignored)."""
+    import difflib
+
+    keys = {env_name(k) for k in FIELDS}
+    for name in sorted(environ):
+        if name.startswith("SEED_") and name not in keys and name not in NON_KEY_ENV:
+            close = difflib.get_close_matches(name, sorted(keys), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"environment {name}: not a configuration key{hint} (keys are SEED_<KEY>, "
+                              "see `seed run --help`; also SEED_HOME and SEED_CONFIG)")
+
+
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     try:
@@ -278,6 +298,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         for key, raw in read_yaml(path).items():
             _check_key(str(key), f"config file {path}")
             values[key] = _coerce(key, raw, f"config file {path}")
+    _check_environment(environ)
     for key in FIELDS:
         name = env_name(key)
         if name in environ:
@@ -302,6 +323,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("max_file_bytes: must be greater than 0")
     if config.partitions == 0:
         raise ConfigError("partitions: must be greater than 0")
+    _check_languages(config.languages)
     unknown_rules = sorted(set(config.syntax_rules) - SYNTAX_RULES)
     if unknown_rules:
         raise ConfigError(f"syntax_rules: unknown rule {unknown_rules[0]!r}; known: {', '.join(sorted(SYNTAX_RULES))}")
@@ -325,6 +347,21 @@ def _validate(config: Config) -> None:
         raise ConfigError("s3_max_attempts: must be at least 1")
     if config.s3_endpoint_url and not config.s3_endpoint_url.startswith(("http://", "https://")):
         raise ConfigError(f"s3_endpoint_url: expected http:// or https:// URL, got {config.s3_endpoint_url!r}")
+
+
+def _check_languages(names: tuple[str, ...]) -> None:
+    """Every name must be in the language table (case-insensitive, as the crawl compares them)."""
+    import difflib
+
+    from seedlib.languages import LANGUAGES
+
+    known = {lang.lower(): lang for lang in LANGUAGES}
+    for name in names:
+        if name.lower() not in known:
+            close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(known[c]) for c in close)}?" if close else \
+                "; see seedlib/languages.py for the table"
+            raise ConfigError(f"languages: unknown language {name!r}{hint}")
 
 
 def config_from_dict(data: Mapping[str, Any]) -> Config:

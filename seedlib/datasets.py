@@ -35,7 +35,7 @@ DROPPED = pa.schema([
     ("duplicate_of", pa.string()),
 ])
 
-COMMITS = pa.schema([
+COMMIT_HISTORY = pa.schema([
     ("repo", pa.string()),
     ("sha", pa.string()),
     ("parents", pa.list_(pa.string())),
@@ -58,22 +58,39 @@ DEDUP_INDEX = pa.schema([
     ("sig", pa.binary()),        # MinHash signature (little-endian uint32s); null without shingles
 ])
 
-SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED, "commits": COMMITS,
-                                 "dedup_index": DEDUP_INDEX}
+SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED,
+                                 "commit_history": COMMIT_HISTORY, "dedup_index": DEDUP_INDEX}
 
 # Rows of every dataset are written sorted by these columns, so reruns give identical bytes.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
     "repos": ("repo",),
     "files": ("repo", "path"),
     "dropped": ("repo", "path"),
-    "commits": ("repo", "committer_time", "sha"),
+    "commit_history": ("repo", "committer_time", "sha"),
+    "dedup_index": ("repo", "path"),
+}
+
+# The columns that identify one item of a dataset (unique within a publication); a ledger is keyed like
+# the dataset whose items it accounts for.
+KEYS: dict[str, tuple[str, ...]] = {
+    "repos": ("repo",),
+    "files": ("repo", "path"),
+    "dropped": ("repo", "path"),
+    "commit_history": ("repo", "sha"),
     "dedup_index": ("repo", "path"),
 }
 
 
+def item_keys(table: pa.Table, columns: tuple[str, ...]) -> pa.Array:
+    """The key columns of every row joined by NUL: the identity of an item within a publication."""
+    if len(columns) == 1:
+        return table.column(columns[0]).combine_chunks()
+    return pc.binary_join_element_wise(*(table.column(c) for c in columns), "\x00")
+
+
 def file_keys(table: pa.Table) -> pa.Array:
     """"repo\\0path" of every row: the identity of a file within a snapshot."""
-    return pc.binary_join_element_wise(table.column("repo"), table.column("path"), "\x00")
+    return item_keys(table, KEYS["files"])
 
 
 def table(name: str, rows: list[dict]) -> pa.Table:

@@ -42,17 +42,18 @@ def validate(manifest: dict) -> None:
             raise ManifestError(f"manifest: dataset {name!r} needs format=parquet, paths and rows")
 
 
-def relative_to_manifest(snapshot: str, key: str) -> str:
-    base = snapshot_prefix(snapshot) + "/"
+def relative_to_manifest(snapshot: str, key: str, publications: str = "snapshots") -> str:
+    base = snapshot_prefix(snapshot, publications) + "/"
     if not key.startswith(base):
         raise ManifestError(f"{key} is outside snapshot folder {base}")
     return key[len(base):]
 
 
-def publish(storage: Storage, manifest: dict, expected_version: str | None) -> None:
+def publish(storage: Storage, manifest: dict, expected_version: str | None,
+            publications: str = "snapshots") -> None:
     """Write the manifest in one conditional PUT; `expected_version` is what was there before."""
     validate(manifest)
-    key = manifest_key(manifest["snapshot"])
+    key = manifest_key(manifest["snapshot"], publications)
     data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     try:
         storage.put_if_version(key, data, expected_version)
@@ -62,31 +63,32 @@ def publish(storage: Storage, manifest: dict, expected_version: str | None) -> N
                               "this run's result.") from None
 
 
-def read(storage: Storage, snapshot: str) -> dict | None:
-    key = manifest_key(snapshot)
+def read(storage: Storage, snapshot: str, publications: str = "snapshots") -> dict | None:
+    key = manifest_key(snapshot, publications)
     if not storage.exists(key):
         return None
     return storage.read_json(key)
 
 
-def list_snapshots(storage: Storage) -> list[str]:
+def list_snapshots(storage: Storage, publications: str = "snapshots") -> list[str]:
     """Dates that have a published manifest, ascending."""
     dates = []
-    for name in storage.list_dirs("snapshots/"):
+    for name in storage.list_dirs(f"{publications}/"):
         name = name.rstrip("/")
-        if name.startswith("dt=") and storage.exists(manifest_key(name[3:])):
+        if name.startswith("dt=") and storage.exists(manifest_key(name[3:], publications)):
             dates.append(name[3:])
     return sorted(dates)
 
 
-def read_dataset(storage: Storage, snapshot: str, name: str, columns: list[str] | None = None) -> pa.Table:
+def read_dataset(storage: Storage, snapshot: str, name: str, columns: list[str] | None = None,
+                 publications: str = "snapshots") -> pa.Table:
     """A published dataset as one table, found through the manifest only."""
-    manifest = read(storage, snapshot)
+    manifest = read(storage, snapshot, publications)
     if manifest is None:
         raise ManifestError(f"snapshot {snapshot}: not published under {storage.root}")
     if name not in manifest["datasets"]:
         raise ManifestError(f"snapshot {snapshot}: no dataset {name!r} (has {sorted(manifest['datasets'])})")
-    base = snapshot_prefix(snapshot)
+    base = snapshot_prefix(snapshot, publications)
     keys = [f"{base}/{p}" for p in manifest["datasets"][name]["paths"]]
     if not keys:  # an empty dataset has no parts
         schema = datasets.SCHEMAS[name]

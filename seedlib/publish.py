@@ -1,8 +1,15 @@
 """The publish step: check that the run's bookkeeping adds up, then publish its manifest atomically.
 
+What goes into the manifest comes from the pipeline's declarations (seedlib/pipelines.py): the last chain
+stage's CHAIN dataset, every stage's LEDGER parts as the pipeline's ledger, AS_IS datasets as written,
+NARROW datasets narrowed to the final items.
+
 Checks, each failing the run with a message that says what is wrong:
-- every stage's report exists, and each stage read exactly what the previous stage kept;
-- every file the crawl saw is in exactly one of the final `files` and the `dropped` ledger.
+- every stage's report exists, and each chain stage read exactly what the one before it kept;
+- every item the first chain stage saw is in exactly one of the final items and the ledger (by the
+  dataset's declared key columns);
+- the run keeps something: no file kept is refused unless `allow_empty` (a crawl in which every
+  repository failed already stops the run, seedlib/crawl/stage.py).
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seedlib import datasets, manifest
+from seedlib import datasets, manifest, pipelines
 from seedlib.dedup import index
-from seedlib.run import RunSpec, manifest_key
+from seedlib.pipelines import AS_IS, CHAIN, LEDGER, NARROW, Pipeline
+from seedlib.run import DONE_FILE, RunSpec, manifest_key
 from seedlib.stage import StageError, StageReport, read_report
 from seedlib.storage import Storage
 from seedlib.version import code_version
@@ -29,60 +37,91 @@ def check_chain(reports: list[StageReport]) -> None:
                              f"{prev.rows_out}")
 
 
-def _keys(storage: Storage, snapshot_keys: list[str]) -> pa.Array:
-    if not snapshot_keys:
+def _keys(storage: Storage, part_keys: list[str], columns: tuple[str, ...] = datasets.KEYS["files"]) -> pa.Array:
+    if not part_keys:
         return pa.array([], pa.string())
-    return datasets.file_keys(storage.read_parquet(snapshot_keys, columns=["repo", "path"]))
+    return datasets.item_keys(storage.read_parquet(part_keys, columns=list(columns)), columns)
 
 
-def check_ledger(storage: Storage, reports: list[StageReport]) -> None:
-    """Every crawled (repo, path) is in exactly one of the final files and the dropped ledger."""
-    crawl, last = reports[0], reports[-1]
-    seen = _keys(storage, crawl.datasets["files"]["paths"] + crawl.datasets["dropped"]["paths"])
-    out = _keys(storage, last.datasets["files"]["paths"]
-                + [p for r in reports for p in r.datasets["dropped"]["paths"]])
+def _example(key) -> str:
+    return ":".join(key.as_py().split("\x00"))
+
+
+def check_ledger(storage: Storage, reports: list[StageReport], item: str = "files", ledger: str = "dropped",
+                 columns: tuple[str, ...] = datasets.KEYS["files"]) -> None:
+    """Every item the first chain stage saw is in exactly one of the final items and the ledger."""
+    first, last = reports[0], reports[-1]
+    seen = _keys(storage, first.datasets[item]["paths"] + first.datasets[ledger]["paths"], columns)
+    out = _keys(storage, last.datasets[item]["paths"]
+                + [p for r in reports for p in r.datasets.get(ledger, {"paths": []})["paths"]], columns)
     seen_unique = pc.unique(seen)
     if len(seen_unique) != len(seen):
-        raise LedgerError(f"the crawl produced {len(seen) - len(seen_unique)} duplicate (repo, path) rows")
+        raise LedgerError(f"stage {first.name} produced {len(seen) - len(seen_unique)} duplicate "
+                          f"({', '.join(columns)}) rows")
     counts = pc.value_counts(out)
     twice = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     if len(twice):
-        repo, path = twice[0].as_py().split("\x00", 1)
-        raise LedgerError(f"{len(twice)} files are in more than one of files/dropped, e.g. {repo}:{path}")
+        raise LedgerError(f"{len(twice)} {item} are in more than one of {item}/{ledger}, e.g. {_example(twice[0])}")
     missing = pc.filter(seen_unique, pc.invert(pc.is_in(seen_unique, value_set=out)))
     if len(missing):
-        repo, path = missing[0].as_py().split("\x00", 1)
-        raise LedgerError(f"{len(missing)} crawled files are in neither files nor dropped, e.g. {repo}:{path}")
+        raise LedgerError(f"{len(missing)} of the {item} {first.name} saw are in neither {item} nor {ledger}, "
+                          f"e.g. {_example(missing[0])}")
     extra = pc.filter(out, pc.invert(pc.is_in(out, value_set=seen_unique)))
     if len(extra):
-        repo, path = extra[0].as_py().split("\x00", 1)
-        raise LedgerError(f"{len(extra)} output files were never crawled, e.g. {repo}:{path}")
+        raise LedgerError(f"{len(extra)} output {item} were never seen by {first.name}, e.g. {_example(extra[0])}")
 
 
-def publish_run(spec: RunSpec, stages: list[str]) -> dict:
+def check_not_empty(final_rows: int) -> None:
+    """Refuse to publish nothing over what may be a good earlier publication (unless allow_empty)."""
+    if final_rows == 0:
+        raise StageError("the run kept no files: nothing to publish (the ledger says why each file was "
+                         "dropped; set allow_empty to publish an empty snapshot on purpose)")
+
+
+def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
     """Check the run and publish it. Returns the manifest that was published."""
+    pipeline = pipeline or pipelines.get(spec.pipeline)
     storage = spec.storage()
-    before = storage.version(manifest_key(spec.snapshot))
-    reports = [read_report(storage, spec.stage_prefix(s)) for s in stages]
-    check_chain(reports)
-    check_ledger(storage, reports)
+    key = manifest_key(spec.snapshot, spec.publications)
+    before = storage.version(key)
+    reports = {s.name: read_report(storage, spec.stage_prefix(s.name)) for s in pipeline.stages}
+    chain = [reports[s.name] for s in pipeline.chain]
+    check_chain(chain)
+    item = pipeline.chain[-1].datasets(CHAIN)[0]
+    key_columns = datasets.KEYS[item]
+    check_ledger(storage, chain, item, pipeline.ledger, key_columns)
+    final = chain[-1].datasets[item]
+    if not spec.load_config().allow_empty:
+        check_not_empty(final["rows"])
 
     def dataset(keys: list[str], rows: int) -> dict:
         return {"format": "parquet", "rows": rows,
-                "paths": [manifest.relative_to_manifest(spec.snapshot, k) for k in keys]}
+                "paths": [manifest.relative_to_manifest(spec.snapshot, k, spec.publications) for k in keys]}
 
-    crawl, last = reports[0], reports[-1]
-    dropped_keys = [p for r in reports for p in r.datasets["dropped"]["paths"]]
-    datasets = {
-        "repos": dataset(crawl.datasets["repos"]["paths"], crawl.datasets["repos"]["rows"]),
-        "files": dataset(last.datasets["files"]["paths"], last.datasets["files"]["rows"]),
-        "dropped": dataset(dropped_keys, sum(r.datasets["dropped"]["rows"] for r in reports)),
-    }
-    commits = crawl.datasets.get("commits", {"paths": [], "rows": 0})  # absent when no repo qualified
-    datasets["commits"] = dataset(commits["paths"], commits["rows"])
-    published = index.publish_segment(storage, spec, reports, _keys(storage, last.datasets["files"]["paths"]))
-    datasets[index.DATASET] = dataset(published["paths"], published["rows"])
-    result = manifest.build(spec.snapshot, code_version(), spec.config, datasets,
-                            [r.manifest_entry() for r in reports])
-    manifest.publish(storage, result, before)
+    out = {item: dataset(final["paths"], final["rows"])}
+    ledger_paths, ledger_rows = [], 0
+    for stage in pipeline.stages:
+        report = reports[stage.name]
+        for name, mode in stage.writes.items():
+            written = report.datasets.get(name, {"paths": [], "rows": 0})
+            if mode == LEDGER:
+                ledger_paths += written["paths"]
+                ledger_rows += written["rows"]
+            elif mode == AS_IS:
+                out[name] = dataset(written["paths"], written["rows"])
+            elif mode == NARROW:
+                narrowed = narrow(storage, spec, name, list(reports.values()), final)
+                out[name] = dataset(narrowed["paths"], narrowed["rows"])
+    out[pipeline.ledger] = dataset(ledger_paths, ledger_rows)
+    result = manifest.build(spec.snapshot, code_version(), spec.config, out,
+                            [reports[s.name].manifest_entry() for s in pipeline.stages])
+    manifest.publish(storage, result, before, spec.publications)
+    storage.write_json(f"{spec.prefix}/{DONE_FILE}", {"manifest": storage.uri(key)})
     return result
+
+
+def narrow(storage: Storage, spec: RunSpec, name: str, reports: list[StageReport], final: dict) -> dict:
+    """A NARROW dataset cut down to the final items (today: the dedup index; see seedlib/dedup/index.py)."""
+    if name != index.DATASET:
+        raise StageError(f"dataset {name}: no narrowing is defined for it")
+    return index.publish_segment(storage, spec, reports, _keys(storage, final["paths"]), final)

@@ -1,73 +1,103 @@
-"""A snapshot run: its identity, where its work in progress lives, and how it starts.
+"""A pipeline run: its identity, where its work in progress lives, how it starts and how it resumes.
 
-Layout under the storage root (contract.md, "Storage"):
+Layout under the storage root (contract.md, "Storage"), for a pipeline publishing under PREFIX
+(`snapshots` for seed_snapshot):
 
-    snapshots/dt=D/_MANIFEST.json                   the publish point, written last
-    snapshots/dt=D/runs/RUN/_RUN.json               the run's effective config and resolved sources
-    snapshots/dt=D/runs/RUN/stages/STAGE/...        each stage's parts and its _STAGE.json report
+    PREFIX/dt=D/_MANIFEST.json                   the publish point, written last
+    PREFIX/dt=D/runs/RUN/_RUN.json               the run's effective config, resolved sources, skipped stages
+    PREFIX/dt=D/runs/RUN/stages/STAGE/...        each stage's parts, `_parts/` markers, `_STAGE.json` report
+    PREFIX/dt=D/runs/RUN/_DONE.json              written after the run was published
 
-A run's prefix is keyed by the Airflow run id, so a retried or cleared task resumes its own run; a new
-run of the same date works in a fresh prefix and the published manifest is only replaced at the end.
+A run resumes: a new DAG run of a date whose latest run did not finish, with the same configuration,
+sources, skipped stages and code, continues in that run's prefix (finished stages and parts are kept);
+`fresh` starts a new prefix. The published manifest is only replaced at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from seedlib.config import Config, ConfigError, Secrets, config_from_dict, load_config
 from seedlib.sources import Discovery, parse_specs
 from seedlib.sources.github import GitHubClient, Selection
 from seedlib.sources.defaults import default_specs
-from seedlib.storage import S3Settings, Storage, open_storage
+from seedlib.storage import PROBE_S3, S3Settings, Storage, open_storage
 from seedlib.version import code_version
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Run parameters (Airflow Params / CLI flags) that are not Config keys.
-RUN_PARAMS = ("snapshot_date", "config_file")
+RUN_PARAMS = ("snapshot_date", "config_file", "skip_stages", "fresh")
+RUN_FILE, DONE_FILE = "_RUN.json", "_DONE.json"
 
 
-def snapshot_prefix(snapshot: str) -> str:
-    return f"snapshots/dt={snapshot}"
+def snapshot_prefix(snapshot: str, publications: str = "snapshots") -> str:
+    """The folder of one date's publication of a pipeline (its manifest and its runs)."""
+    return f"{publications}/dt={snapshot}"
 
 
-def manifest_key(snapshot: str) -> str:
-    return f"{snapshot_prefix(snapshot)}/_MANIFEST.json"
+def manifest_key(snapshot: str, publications: str = "snapshots") -> str:
+    return f"{snapshot_prefix(snapshot, publications)}/_MANIFEST.json"
 
 
-def storage_for(config: Config) -> Storage:
+def storage_for(config: Config, quick: bool = False) -> Storage:
+    """The configured storage root; `quick`: few attempts and short timeouts (for `storage.probe`)."""
+    settings = {"max_attempts": config.s3_max_attempts} | (PROBE_S3 if quick else {})
     return open_storage(config.storage, S3Settings(endpoint_url=config.s3_endpoint_url or None,
-                                                   region=config.s3_region,
-                                                   max_attempts=config.s3_max_attempts))
+                                                   region=config.s3_region, **settings))
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything a stage process needs to find its run (no secrets: it travels on command lines)."""
+    """Everything a stage needs to find its run (no secrets: it travels to executors and tasks)."""
 
     snapshot: str
     run_id: str
     config: dict[str, Any]
+    pipeline: str = "snapshots"       # name in seedlib.pipelines, or "module:ATTR"
+    publications: str = "snapshots"   # the pipeline's publication prefix
+    skip: tuple[str, ...] = field(default=())
 
     @property
     def prefix(self) -> str:
-        return f"{snapshot_prefix(self.snapshot)}/runs/{self.run_id}"
+        return f"{snapshot_prefix(self.snapshot, self.publications)}/runs/{self.run_id}"
 
     def stage_prefix(self, stage: str) -> str:
         return f"{self.prefix}/stages/{stage}"
 
     def to_json(self) -> str:
-        return json.dumps({"snapshot": self.snapshot, "run_id": self.run_id, "config": self.config},
-                          sort_keys=True)
+        return json.dumps({"snapshot": self.snapshot, "run_id": self.run_id, "config": self.config,
+                           "pipeline": self.pipeline, "publications": self.publications,
+                           "skip": list(self.skip)}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "RunSpec":
         data = json.loads(text)
-        return cls(snapshot=data["snapshot"], run_id=data["run_id"], config=data["config"])
+        return cls(snapshot=data["snapshot"], run_id=data["run_id"], config=data["config"],
+                   pipeline=data.get("pipeline", "snapshots"), publications=data.get("publications", "snapshots"),
+                   skip=tuple(data.get("skip", ())))
+
+    def ref(self) -> str:
+        """What a task's command line carries: where the run is, not its configuration (the runner
+        reads that from the run's _RUN.json)."""
+        c = self.config
+        return json.dumps({"storage": c["storage"], "s3_endpoint_url": c.get("s3_endpoint_url", ""),
+                           "s3_region": c.get("s3_region", "us-east-1"), "run": self.prefix}, sort_keys=True)
+
+    @classmethod
+    def from_ref(cls, ref: str) -> "RunSpec":
+        data = json.loads(ref)
+        storage = open_storage(data["storage"], S3Settings(endpoint_url=data.get("s3_endpoint_url") or None,
+                                                           region=data.get("s3_region", "us-east-1")))
+        run = storage.read_json(f"{data['run']}/{RUN_FILE}")
+        return cls(snapshot=run["snapshot"], run_id=run["run_id"], config=run["config"],
+                   pipeline=run.get("pipeline", "snapshots"), publications=run.get("publications", "snapshots"),
+                   skip=tuple(run.get("skip", ())))
 
     def load_config(self) -> Config:
         return config_from_dict(self.config)
@@ -92,6 +122,10 @@ def safe_run_id(airflow_run_id: str) -> str:
 
 def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run params -> (config overrides, run options)."""
+    # The trigger form's choice for dedup_against_published ("configured" = not overridden).
+    choice = {"configured": None, "true": True, "false": False}
+    params = {k: choice.get(v, v) if k == "dedup_against_published" and isinstance(v, str) else v
+              for k, v in params.items()}
     overrides = {k: v for k, v in params.items() if k not in RUN_PARAMS and v not in (None, "", [])}
     options = {k: params.get(k) for k in RUN_PARAMS}
     return overrides, options
@@ -109,12 +143,17 @@ def discovery(config: Config, token: str | None, storage: Storage) -> Discovery 
 
 
 def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | None, airflow_run_id: str,
-                environ: Mapping[str, str], github_token: str | None = None) -> RunSpec:
-    """Resolve config, snapshot date and sources; record them in the run prefix; return the spec.
+                environ: Mapping[str, str], github_token: str | None = None,
+                pipeline: str = "snapshots") -> RunSpec:
+    """Resolve config, snapshot date, sources and skipped stages; resume the date's unfinished run with
+    the same inputs (unless `fresh`), else record a new run in its prefix; return the spec.
 
     The snapshot date is the manual `snapshot_date` param if set, else the data interval's start
     (never "now", so backfills and reruns rebuild the same date).
     """
+    from seedlib import pipelines
+
+    declared = pipelines.get(pipeline)
     overrides, options = split_params(params)
     config = load_config(overrides=overrides, environ=environ, config_file=options.get("config_file") or None)
     if options.get("snapshot_date"):
@@ -123,24 +162,45 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
         snapshot = data_interval_start.date().isoformat()
     else:
         raise ConfigError("snapshot_date: not given and the run has no data interval to take it from")
+    try:
+        skip = tuple(sorted(declared.skipped(list(options.get("skip_stages") or []))))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     storage = storage_for(config)
     token = github_token or Secrets.from_env(environ).github_token
     specs = list(config.sources) or default_specs()
     sources = parse_specs(specs, discover=discovery(config, token, storage))
     if not sources:
         raise ConfigError("sources: nothing to crawl (no --source given and no embedded default found)")
-    spec = RunSpec(snapshot=snapshot, run_id=safe_run_id(airflow_run_id), config=config.public_dict())
-    storage.write_json(f"{spec.prefix}/_RUN.json", {
-        "snapshot": snapshot,
-        "run_id": spec.run_id,
-        "airflow_run_id": airflow_run_id,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "code_version": code_version(),
-        "config": config.public_dict(),
-        "sources": [s.to_dict() for s in sources],
-    })
+    record = {"snapshot": snapshot, "pipeline": pipeline, "publications": declared.prefix,
+              "code_version": code_version(), "config": config.public_dict(),
+              "sources": [s.to_dict() for s in sources], "skip": list(skip)}
+    fingerprint = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    resumed = None if options.get("fresh") else unfinished_run(storage, declared.prefix, snapshot, fingerprint)
+    run_id = resumed or safe_run_id(airflow_run_id)
+    spec = RunSpec(snapshot=snapshot, run_id=run_id, config=config.public_dict(), pipeline=pipeline,
+                   publications=declared.prefix, skip=skip)
+    if resumed is None:
+        storage.write_json(f"{spec.prefix}/{RUN_FILE}", {
+            **record, "run_id": spec.run_id, "airflow_run_id": airflow_run_id, "fingerprint": fingerprint,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
     return spec
 
 
+def unfinished_run(storage: Storage, publications: str, snapshot: str, fingerprint: str) -> str | None:
+    """The latest run of the date that was not published and was started with the same inputs."""
+    runs = f"{snapshot_prefix(snapshot, publications)}/runs/"
+    found = []
+    for run_id in storage.list_dirs(runs):
+        run_id = run_id.rstrip("/")
+        run_file, done = f"{runs}{run_id}/{RUN_FILE}", f"{runs}{run_id}/{DONE_FILE}"
+        if not storage.exists(run_file) or storage.exists(done):
+            continue
+        run = storage.read_json(run_file)
+        if run.get("fingerprint") == fingerprint:
+            found.append((run.get("created_at", ""), run_id))
+    return max(found)[1] if found else None
+
+
 def read_sources(spec: RunSpec, storage: Storage) -> list[dict]:
-    return storage.read_json(f"{spec.prefix}/_RUN.json")["sources"]
+    return storage.read_json(f"{spec.prefix}/{RUN_FILE}")["sources"]

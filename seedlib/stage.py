@@ -5,7 +5,11 @@ came out and why things were dropped (from the `dropped` rows themselves), times
 the counts add up, and records the result as `_STAGE.json`, which the manifest's `stages` is built from.
 
 Executors use `PartWriter` inside a partition function; the driver uses `StageRecorder` around the stage.
-A stage whose `_STAGE.json` exists is complete: a retried task skips it (resume inside a run).
+
+Resume at the grain of the work: when a part (a Spark partition's output, an accelerate shard) has been
+written whole, `PartWriter.close` records it as `_parts/part-PPPPP.json` with the rows it reports. A
+retried task reads these markers first (`finished_parts`) and runs only the parts without one, so
+finished work is never rewritten; a stage whose `_STAGE.json` exists is complete and is skipped whole.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from seedlib.storage import Storage
 
 STAGE_FILE = "_STAGE.json"
 FAILED_FILE = "_FAILED.json"
+PARTS_DIR = "_parts"
 
 # What a partition function yields back to the driver: one row per part file written.
 PARTS_SCHEMA = pa.schema([
@@ -45,6 +50,8 @@ class StageReport:
     rows_out: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    resumed_parts: int = 0            # parts reused from an interrupted attempt
+    skipped: bool = False             # left out of this run (`--skip`): its input passed through
     input: str | None = None          # the stage whose `files` this stage read
     datasets: dict[str, dict] = field(default_factory=dict)  # name -> {"paths": [keys], "rows": n}
     details: dict[str, dict] = field(default_factory=dict)   # e.g. {"repos": {"ok": 3, "failed": 1}}
@@ -52,6 +59,7 @@ class StageReport:
     def manifest_entry(self) -> dict:
         return {"name": self.name, "rows_in": self.rows_in, "rows_out": self.rows_out,
                 "dropped": dict(sorted(self.dropped.items())), "seconds": round(self.seconds, 3),
+                "resumed_parts": self.resumed_parts, "skipped": self.skipped,
                 **({"details": self.details} if self.details else {})}
 
     @classmethod
@@ -113,9 +121,25 @@ class PartWriter:
         return {name: dict(sorted(c.items())) for name, c in sorted(self.details.pop(dataset, {}).items())}
 
     def close(self) -> pa.RecordBatch:
+        """Flush everything, then record the part as finished (the marker a retry skips it by)."""
         for dataset in sorted(set(self.buffers) | set(self.details)):
             self._flush(dataset)
+        self.storage.write_json(marker_key(self.prefix, self.partition), {"part": self.partition,
+                                                                          "rows": self.written})
         return pa.RecordBatch.from_pylist(self.written, schema=PARTS_SCHEMA)
+
+
+def marker_key(stage_prefix: str, part: int) -> str:
+    return f"{stage_prefix}/{PARTS_DIR}/part-{part:05d}.json"
+
+
+def finished_parts(storage: Storage, stage_prefix: str) -> dict[int, list[dict]]:
+    """Parts an earlier attempt of the stage finished: part -> the rows it reported (PARTS_SCHEMA)."""
+    out = {}
+    for key in storage.list(f"{stage_prefix}/{PARTS_DIR}"):
+        marker = storage.read_json(key)
+        out[int(marker["part"])] = marker["rows"]
+    return out
 
 
 def _counts(dataset: str, table: pa.Table) -> dict[str, int]:
@@ -129,29 +153,33 @@ def _counts(dataset: str, table: pa.Table) -> dict[str, int]:
 
 
 class StageRecorder:
-    """Driver-side life of one stage in one run: skip if done, reset partial output, record the report."""
+    """Driver-side life of one stage in one run: skip if done, record the report or the failure.
 
-    def __init__(self, storage: Storage, stage_prefix: str, name: str, input_stage: str | None = None):
+    `output` is the dataset whose rows are the stage's `rows_out` (the CHAIN dataset of a chain stage),
+    `ledger` the one whose rows are its drops.
+    """
+
+    def __init__(self, storage: Storage, stage_prefix: str, name: str, input_stage: str | None = None,
+                 output: str = "files", ledger: str = "dropped"):
         self.storage, self.prefix, self.name, self.input = storage, stage_prefix, name, input_stage
+        self.output, self.ledger = output, ledger
         self.started = time.monotonic()
 
     def done(self) -> StageReport | None:
         key = f"{self.prefix}/{STAGE_FILE}"
         return StageReport.from_dict(self.storage.read_json(key)) if self.storage.exists(key) else None
 
-    def reset(self) -> None:
-        """Remove what an interrupted attempt left, so parts from two attempts never mix."""
-        self.storage.delete_prefix(self.prefix + "/")
-        self.started = time.monotonic()
-
-    def finish(self, parts: Iterable[dict], rows_in: int | None = None,
-               details: dict[str, dict] | None = None) -> StageReport:
+    def finish(self, parts: Iterable[dict], rows_in: int | None = None, details: dict[str, dict] | None = None,
+               resumed_parts: int = 0, skipped: bool = False,
+               passed: dict[str, dict] | None = None) -> StageReport:
         """Build, check and record the report from the parts the partitions wrote.
 
-        rows_in: for stages that read `files` from an earlier stage, the number of input rows; for a
-        source stage (crawl) None, meaning "everything the stage saw" = files + dropped.
+        rows_in: the number of items the stage read; None for a source stage (crawl), meaning
+        "everything the stage saw" = output + ledger. `passed`: datasets handed on unchanged (a skipped
+        stage passes its input's {"paths", "rows"} through).
         """
-        report = StageReport(name=self.name, input=self.input, details=dict(details or {}))
+        report = StageReport(name=self.name, input=self.input, details=dict(details or {}),
+                             resumed_parts=resumed_parts, skipped=skipped)
         dropped: Counter[str] = Counter()
         by_dataset: dict[str, list[tuple[str, int]]] = {}
         for part in parts:
@@ -162,18 +190,19 @@ class StageRecorder:
                 bucket = report.details.setdefault(name, {})
                 for key, n in sub.items():
                     bucket[key] = bucket.get(key, 0) + n
-            if part["dataset"] == "dropped":
+            if part["dataset"] == self.ledger:
                 dropped.update(counts)
             elif part["dataset"] == "repos":
                 report.details.setdefault("repos", {})
                 for status, n in counts.items():
                     report.details["repos"][status] = report.details["repos"].get(status, 0) + n
-        for name in set(by_dataset) | {"files", "dropped"}:
+        for name in set(by_dataset) | {self.output, self.ledger}:
             entries = sorted(by_dataset.get(name, []))
             report.datasets[name] = {"paths": [k for k, _ in entries], "rows": sum(n for _, n in entries)}
+        report.datasets.update(passed or {})
         report.dropped = dict(sorted(dropped.items()))
-        report.rows_out = report.datasets["files"]["rows"]
-        n_dropped = report.datasets["dropped"]["rows"]
+        report.rows_out = report.datasets[self.output]["rows"]
+        n_dropped = report.datasets[self.ledger]["rows"]
         report.rows_in = report.rows_out + n_dropped if rows_in is None else rows_in
         if report.rows_in != report.rows_out + n_dropped or sum(dropped.values()) != n_dropped:
             raise StageError(f"stage {self.name}: counts do not add up: {report.rows_in} in, "
@@ -182,9 +211,10 @@ class StageRecorder:
         self.storage.write_json(f"{self.prefix}/{STAGE_FILE}", asdict(report))
         return report
 
-    def fail(self, message: str) -> None:
-        """Leave the reason where `seed run` can show it (the task log has the details)."""
-        self.storage.write_json(f"{self.prefix}/{FAILED_FILE}", {"stage": self.name, "error": message})
+    def fail(self, message: str, retry: bool) -> None:
+        """Leave the reason where `seed run` and the task can show it (the task log has the details)."""
+        self.storage.write_json(f"{self.prefix}/{FAILED_FILE}", {"stage": self.name, "error": message,
+                                                                 "retry": retry})
 
 
 def read_report(storage: Storage, stage_prefix: str) -> StageReport:
@@ -202,19 +232,25 @@ FileFilter = Callable[[pa.Table], "tuple[pa.Table, list[dict]] | tuple[pa.Table,
 
 
 def filter_parts(spec_json: str, stage: str, make_filter: Callable[..., FileFilter],
-                 items: Iterable[tuple[int, str]]) -> Iterator[dict]:
+                 items: Iterable[tuple[int, str]], done: dict[int, list[dict]] | None = None) -> Iterator[dict]:
     """Apply a per-file filter to some input parts; output part i is written from input part i.
 
     Runs inside a Spark task (mapPartitions over (index, key) pairs) or directly in a unit test. Naming
-    outputs after inputs makes the result independent of how Spark grouped the parts.
+    outputs after inputs makes the result independent of how Spark grouped the parts. `done`: parts an
+    earlier attempt finished (`finished_parts`), reported as they are.
     """
+    done = done or {}
     from seedlib.run import RunSpec
 
     spec = RunSpec.from_json(spec_json)
     storage = spec.storage()
     config = spec.load_config()
-    decide = make_filter(config)
+    decide = None
     for index, key in items:
+        if index in done:  # finished by an earlier attempt: report it, never rewrite it
+            yield from done[index]
+            continue
+        decide = decide or make_filter(config)
         table = storage.read_parquet([key])
         kept, dropped, *extra = decide(table)
         if kept.num_rows + len(dropped) != table.num_rows:

@@ -95,6 +95,29 @@ def open_storage(root_uri: str, s3: S3Settings = S3Settings()) -> Storage:
     raise StorageError(f"unsupported storage root {root_uri!r}: {_ACCEPTED}")
 
 
+# Settings for a quick reachability check: few attempts and short timeouts, so a wrong endpoint or
+# missing credentials are reported in seconds rather than after minutes of retries.
+PROBE_S3 = {"max_attempts": 2, "connect_timeout_s": 5.0, "read_timeout_s": 10.0}
+
+
+def probe(storage: "Storage") -> None:
+    """Write, read back and delete a small object under the root; StorageError naming what failed.
+
+    `seed run` calls this before starting Airflow (open the storage with PROBE_S3 settings).
+    """
+    import uuid
+
+    folder = f"_probe/{uuid.uuid4().hex}"
+    key = f"{folder}/probe"
+    data = b"seed storage probe\n"
+    storage.write_bytes(key, data)
+    try:
+        if storage.read_bytes(key) != data:
+            raise StorageError(f"probe {storage.uri(key)}: read back other bytes than were written")
+    finally:
+        storage.delete_prefix(folder)
+
+
 def _valid_key(key: str) -> bool:
     parts = key.split("/")
     return all(p and p not in (".", "..") and not p.startswith(_INTERNAL) for p in parts) and "\\" not in key
@@ -348,11 +371,34 @@ class S3Storage(Storage):
             code, status = _client_error(e)
             if conflict and code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404"):
                 raise PublishConflict(f"{conflict} ({code})") from e
+            if code == "NoSuchBucket":
+                raise StorageError(f"{op} {uri} failed: bucket {self.bucket} does not exist") from e
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise ObjectNotFound(f"{op} {uri}: not found") from e
+            if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
+                raise StorageError(f"{op} {uri} failed: access denied ({code}): check the credentials") from e
             raise StorageError(f"{op} {uri} failed: {code} (HTTP {status})") from e
         except BotoCoreError as e:  # connection errors, timeouts, missing credentials
-            raise StorageError(f"{op} {uri} failed: {type(e).__name__}: {e}") from e
+            raise StorageError(f"{op} {uri} failed: {self._explain(e)}") from e
+
+    def _explain(self, e: Exception) -> str:
+        """A botocore failure in words a user can act on (never credentials)."""
+        from botocore.exceptions import (ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
+                                         PartialCredentialsError, ReadTimeoutError)
+
+        endpoint = self.settings.endpoint_url or self.client.meta.endpoint_url
+        if isinstance(e, NoCredentialsError):
+            return ("no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
+                    "or use an instance role)")
+        if isinstance(e, PartialCredentialsError):
+            return f"incomplete credentials: {e}"
+        if isinstance(e, ConnectTimeoutError):
+            return f"could not connect to {endpoint} (timed out)"
+        if isinstance(e, EndpointConnectionError):
+            return f"could not connect to {endpoint}"
+        if isinstance(e, ReadTimeoutError):
+            return f"{endpoint} did not answer in time"
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
     def exists(self, key: str) -> bool:
         return self.version(key) is not None

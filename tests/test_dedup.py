@@ -13,8 +13,8 @@ from seedlib.config import ConfigError, load_config
 from seedlib.dedup import minhash, order
 from seedlib.dedup.lsh import bucket_pairs
 from seedlib.run import RunSpec
-from seedlib.stage import StageRecorder
-from tests.stages import write_crawl
+from seedlib.stage import read_report
+from tests.stages import pipeline_of, run_stage, write_crawl
 
 
 def sha(text: str) -> str:
@@ -99,15 +99,10 @@ def make_run(tmp_path, run_id="run_1", snapshot="2026-02-03", **overrides):
     return RunSpec(snapshot=snapshot, run_id=run_id, config=config.public_dict())
 
 
-def run_body(spark, spec, name, body, input_stage):
-    from seedlib.stage import read_report
-
+def run_body(spark, spec, name, after=("crawl",)):
     storage = spec.storage()
-    rec = StageRecorder(storage, spec.stage_prefix(name), name, input_stage)
-    rec.reset()
-    parts, rows_in, details = body(spark, spec, storage, input_stage)
-    report = rec.finish(parts, rows_in=rows_in, details=details)
-    assert report.rows_in == read_report(storage, spec.stage_prefix(input_stage)).rows_out
+    report = run_stage(spark, spec, name, after)
+    assert report.rows_in == read_report(storage, spec.stage_prefix(after[-1])).rows_out
     kept = storage.read_parquet(report.datasets["files"]["paths"]) if report.datasets["files"]["paths"] else None
     dropped = storage.read_parquet(report.datasets["dropped"]["paths"]).sort_by([("repo", "ascending"), ("path", "ascending")]) \
         if report.datasets["dropped"]["paths"] else pa.table({"repo": []})
@@ -127,12 +122,11 @@ EXACT_REPOS = [repo("o/a", "MIT", 10), repo("o/b", "GPL-3.0", 1000), repo("o/c",
 
 @pytest.mark.slow
 def test_exact_dedup_keeps_one_copy_by_keeper_order_and_drops_repo_copies(spark, tmp_path):
-    from seedlib.dedup.plan import exact_body
     from seedlib.publish import publish_run
 
     spec = make_run(tmp_path)
     write_crawl(spec, EXACT_FILES, EXACT_REPOS, rows_per_part=3)
-    report, kept, dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
+    report, kept, dropped = run_body(spark, spec, "exact_dedup")
     assert sorted(zip(kept.column("repo").to_pylist(), kept.column("path").to_pylist())) == [
         ("o/a", "w.py"), ("o/a", "x.py"), ("o/a", "y.py"), ("o/b", "only_b.py"),
         ("o/d", "p.py"), ("o/d", "q.py"), ("o/e", "ws.py")]
@@ -145,11 +139,11 @@ def test_exact_dedup_keeps_one_copy_by_keeper_order_and_drops_repo_copies(spark,
     ]
     assert (report.rows_in, report.rows_out, report.dropped) == (12, 7, {"exact_duplicate": 3, "repo_duplicate": 2})
     assert report.details["repo_dedup"]["exact_copies"] == 1
-    publish_run(spec, ["crawl", "exact_dedup"])   # the ledger invariant holds
+    publish_run(spec, pipeline_of(spec, ["crawl", "exact_dedup"]))   # the ledger invariant holds
 
     ws = make_run(tmp_path, "run_ws", dedup_exact_hash="whitespace", dedup_keep_order="stars")
     write_crawl(ws, EXACT_FILES, EXACT_REPOS, rows_per_part=3)
-    report, kept, dropped = run_body(spark, ws, "exact_dedup", exact_body, "crawl")
+    report, kept, dropped = run_body(spark, ws, "exact_dedup")
     rows = {(r["repo"], r["path"]): r for r in dropped.to_pylist()}
     # "D \n" ~ "D\n" once whitespace is collapsed; by stars alone o/d (50) beats o/e (unknown = 0).
     assert rows[("o/e", "ws.py")]["reason"] == "exact_duplicate" and rows[("o/e", "ws.py")]["duplicate_of"] == sha("D\n")
@@ -187,7 +181,6 @@ def near_corpus(seed=7):
 
 @pytest.mark.slow
 def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(spark, tmp_path):
-    from seedlib.dedup.plan import near_body
 
     files, repos = near_corpus()
     outputs = []
@@ -197,7 +190,7 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
         before = spark.conf.get("spark.sql.shuffle.partitions")
         spark.conf.set("spark.sql.shuffle.partitions", str(shuffle))
         try:
-            report, kept, dropped = run_body(spark, spec, "near_dedup", near_body, "crawl")
+            report, kept, dropped = run_body(spark, spec, "near_dedup")
         finally:
             spark.conf.set("spark.sql.shuffle.partitions", before)
         storage = spec.storage()
@@ -217,7 +210,7 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
     # Buckets above near_dedup_max_bucket become stars around their best member: same decisions here.
     star = make_run(tmp_path, "star", near_dedup_max_bucket=2)
     write_crawl(star, files, repos, partitions=3, rows_per_part=3)
-    report, _, star_dropped = run_body(spark, star, "near_dedup", near_body, "crawl")
+    report, _, star_dropped = run_body(spark, star, "near_dedup")
     assert star_dropped.select(["repo", "path", "reason", "duplicate_of"]).to_pylist() == \
         dropped.select(["repo", "path", "reason", "duplicate_of"]).to_pylist()
     assert report.details["near"]["oversized_buckets"] >= 1 and report.details["near"]["largest_bucket"] == 3
@@ -288,7 +281,6 @@ def test_most_recent_push_wins_among_otherwise_equal_repositories():
 @pytest.mark.slow
 def test_near_identical_repositories_keep_one(spark, tmp_path):
     """A fork with one file changed among thirty: the whole repository goes as a copy of the original."""
-    from seedlib.dedup.plan import exact_body
 
     shared = [row("o/up", f"m{i}.py", f"def f{i}():\n    return {i}\n") for i in range(30)]
     fork = [row("o/fork", r["path"], r["content"]) for r in shared[:29]]
@@ -297,7 +289,7 @@ def test_near_identical_repositories_keep_one(spark, tmp_path):
     spec = make_run(tmp_path, repo_dedup_threshold=0.8, repo_dedup_min_files=5)
     write_crawl(spec, shared + fork + other, rows_per_part=3, repos=
                 [repo("o/up", "MIT", 100), repo("o/fork", "MIT", 1), repo("o/other", "MIT", 3)])
-    report, kept, dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
+    report, kept, dropped = run_body(spark, spec, "exact_dedup")
     # Jaccard of the hash sets: 29 shared / 31 distinct = 0.94 >= 0.8 -> o/fork is a repository copy of o/up.
     assert sorted(set(kept.column("repo").to_pylist())) == ["o/other", "o/up"], report.details
     rows = {r["path"]: r for r in dropped.to_pylist()}
@@ -310,13 +302,12 @@ def test_near_identical_repositories_keep_one(spark, tmp_path):
 
 def dedup_and_publish(spark, spec, files, repos):
     """crawl (written directly) -> exact_dedup -> near_dedup -> publish; returns near_dedup's outputs."""
-    from seedlib.dedup.plan import exact_body, near_body
     from seedlib.publish import publish_run
 
     write_crawl(spec, files, repos, rows_per_part=3)
-    exact, _, exact_dropped = run_body(spark, spec, "exact_dedup", exact_body, "crawl")
-    near, kept, near_dropped = run_body(spark, spec, "near_dedup", near_body, "exact_dedup")
-    published = publish_run(spec, ["crawl", "exact_dedup", "near_dedup"])
+    exact, _, exact_dropped = run_body(spark, spec, "exact_dedup")
+    near, kept, near_dropped = run_body(spark, spec, "near_dedup", ("crawl", "exact_dedup"))
+    published = publish_run(spec, pipeline_of(spec, ("crawl", "exact_dedup", "near_dedup")))
     dropped = {(r["repo"], r["path"]): (r["reason"], r["duplicate_of"])
                for t in (exact_dropped, near_dropped) for r in t.to_pylist()}
     return exact, near, kept, dropped, published

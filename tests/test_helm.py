@@ -326,7 +326,7 @@ def test_seed_configmap_takes_values_from_set():
             "seed.s3EndpointUrl=http://minio.storage:9000",
             "seed.sources={https://github.com/psf/requests,file:///data/repo}",
             "seed.languages={python,java,go}",
-            "seed.extraEnv.SEED_MINHASH_THRESHOLD=0.7",
+            "seed.extraEnv.SEED_NEAR_DEDUP_THRESHOLD=0.7",
         ]
     )
     assert one(objs, "ConfigMap", "seed-config")["data"] == {
@@ -335,7 +335,7 @@ def test_seed_configmap_takes_values_from_set():
         "SEED_SPARK_MASTER": "k8s://https://kubernetes.default.svc:443",
         "SEED_SOURCES": "https://github.com/psf/requests,file:///data/repo",
         "SEED_LANGUAGES": "python,java,go",
-        "SEED_MINHASH_THRESHOLD": "0.7",
+        "SEED_NEAR_DEDUP_THRESHOLD": "0.7",
     }
     conf = one(objs, "ConfigMap", "seed-spark")["data"]["spark-defaults.conf"]
     assert "spark.hadoop.fs.s3a.endpoint http://minio.storage:9000" in conf.splitlines()

@@ -8,6 +8,7 @@ from seedlib.config import load_config
 from seedlib.crawl import crawl_partition
 from seedlib.crawl.incremental import find_previous
 from seedlib.publish import publish_run
+from tests.stages import pipeline_of
 from seedlib.run import RunSpec
 from seedlib.sources import parse_specs
 from seedlib.stage import StageRecorder
@@ -20,9 +21,9 @@ def crawl_run(spec: RunSpec, sources: list[dict]):
     if previous:
         sources = [s | {"prev_head": previous.heads.get(s["repo"])} for s in sources]
     rec = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl")
-    parts = list(crawl_partition(spec.to_json(), previous.parts if previous else None, 0, sources))
+    parts = list(crawl_partition(spec.to_json(), previous.parts if previous else None, None, 0, sources))
     rec.finish(parts)
-    publish_run(spec, ["crawl"])
+    publish_run(spec, pipeline_of(spec, ["crawl"]))
     return previous
 
 
@@ -56,9 +57,9 @@ def test_unchanged_repos_are_reused_and_changed_ones_get_new_commits_only(tmp_pa
     assert [r for r in table(storage, second, "files") if r["repo"] == "local/same"] == files_before
     assert sorted(r["path"] for r in table(storage, second, "files") if r["repo"] == "local/moving") == \
         ["m.py", "n.py"]
-    commits = [c for c in table(storage, second, "commits") if c["repo"] == "local/moving"]
+    commits = [c for c in table(storage, second, "commit_history") if c["repo"] == "local/moving"]
     assert sorted(c["message"] for c in commits) == ["init", "second"]
-    assert len([c for c in table(storage, second, "commits") if c["repo"] == "local/same"]) == 1
+    assert len([c for c in table(storage, second, "commit_history") if c["repo"] == "local/same"]) == 1
 
     # Other extraction settings: nothing is reused (the damaged repository now fails honestly).
     stricter = load_config({"storage": config.storage, "commit_min_commits": 1, "commit_min_days": 0,

@@ -14,7 +14,7 @@ from seedlib.publish import LedgerError, check_ledger, publish_run
 from seedlib.run import RunSpec, manifest_key
 from seedlib.stage import PartWriter, StageError, StageRecorder, read_report
 from seedlib.storage import PublishConflict
-from tests.stages import write_crawl
+from tests.stages import pipeline_of, write_crawl
 
 
 def file_row(repo, path, text="x = 1\n"):
@@ -72,14 +72,13 @@ def test_publish_writes_manifest_with_relative_paths_and_counts(spec):
     kept, dup = FILES[1:], FILES[0]
     write_filter(spec, "dedup", kept, [ledger.drop(dup["repo"], dup["path"], dup["sha256"], "dedup",
                                                    "exact_duplicate", duplicate_of=FILES[1]["sha256"])], 5)
-    m = publish_run(spec, ["crawl", "dedup"])
+    m = publish_run(spec, pipeline_of(spec, ["crawl", "dedup"]))
     storage = spec.storage()
     assert storage.read_json(manifest_key(spec.snapshot)) == m
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 4, "dropped": 3, "commits": 0,
-                                                                "dedup_index": 4}
-    assert all(p.startswith("runs/run_1/stages/")
-               for name, ds in m["datasets"].items() if name != "dedup_index" for p in ds["paths"])
-    assert all(p.startswith("runs/run_1/index/") for p in m["datasets"]["dedup_index"]["paths"])
+    # what the declared stages write: no stage of this pipeline writes a dedup_index
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 4, "dropped": 3,
+                                                                "commit_history": 0}
+    assert all(p.startswith("runs/run_1/stages/") for ds in m["datasets"].values() for p in ds["paths"])
     assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
         ("crawl", 7, 5, {"binary": 1, "undecodable": 1}), ("dedup", 5, 4, {"exact_duplicate": 1})]
     assert m["config"]["storage"] == spec.config["storage"]
@@ -94,9 +93,9 @@ def test_ledger_violations_fail_the_publish(spec):
     write_crawl(spec, FILES, REPOS, dropped=DROPS)
     write_filter(spec, "lossy", FILES[1:], [], rows_in=4)   # one file vanished, and 5 != 4 in
     with pytest.raises(StageError, match="stage lossy read 4 files but stage crawl kept 5"):
-        publish_run(spec, ["crawl", "lossy"])
+        publish_run(spec, pipeline_of(spec, ["crawl", "lossy"]))
     reports = [read_report(spec.storage(), spec.stage_prefix(s)) for s in ("crawl", "lossy")]
-    with pytest.raises(LedgerError, match="1 crawled files are in neither files nor dropped, e.g. o/a:f0.py"):
+    with pytest.raises(LedgerError, match="1 of the files crawl saw are in neither files nor dropped, e.g. o/a:f0.py"):
         check_ledger(spec.storage(), reports)
     write_filter(spec, "twice", FILES, [ledger.drop("o/a", "f0.py", None, "twice", "low_quality")], rows_in=6)
     reports[1] = read_report(spec.storage(), spec.stage_prefix("twice"))
@@ -108,7 +107,7 @@ def test_ledger_violations_fail_the_publish(spec):
 def test_publish_is_compare_and_swap(spec):
     write_crawl(spec, FILES, REPOS, dropped=DROPS)
     storage = spec.storage()
-    m = publish_run(spec, ["crawl"])
+    m = publish_run(spec, pipeline_of(spec, ["crawl"]))
     before = storage.version(manifest_key(spec.snapshot))
     # Another run publishes the same date between our read and our write: we must not overwrite it.
     other = dict(m, created_at="2030-01-01T00:00:00+00:00")
@@ -122,7 +121,7 @@ def test_gc_removes_only_unpublished_old_runs(spec, tmp_path):
     write_crawl(spec, FILES, REPOS, dropped=DROPS)
     storage = spec.storage()
     storage.write_json(f"{spec.prefix}/_RUN.json", {"created_at": "2026-02-03T00:00:00+00:00"})
-    publish_run(spec, ["crawl"])
+    publish_run(spec, pipeline_of(spec, ["crawl"]))
     orphan = RunSpec(spec.snapshot, "run_2", spec.config)
     write_crawl(orphan, FILES, REPOS, dropped=DROPS)
     storage.write_json(f"{orphan.prefix}/_RUN.json", {"created_at": "2026-02-03T01:00:00+00:00"})
@@ -159,7 +158,7 @@ def test_filter_parts_maps_input_parts_to_output_parts(spec):
         "part-00000-0000.parquet", "part-00001-0000.parquet", "part-00002-0000.parquet"]
     kept = spec.storage().read_parquet(report.datasets["files"]["paths"])
     assert kept.column_names[-1] == "checked" and kept.column("checked").to_pylist() == [True] * 4
-    m = publish_run(spec, ["crawl", "odd"])
+    m = publish_run(spec, pipeline_of(spec, ["crawl", "odd"]))
     assert m["datasets"]["dropped"]["rows"] == 3
 
     def lossy(config):

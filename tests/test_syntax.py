@@ -13,6 +13,7 @@ from seedlib.config import ConfigError, load_config
 from seedlib.languages import GRAMMARS, LANGUAGES, grammar_of
 from seedlib.run import RunSpec
 from seedlib.stage import PartWriter, StageRecorder, filter_parts, read_report
+from tests.stages import run_stage
 from seedlib.syntax import PARSE_TIMEOUT, PARSE_TOO_LARGE, RATIO_COLUMN, SYNTAX_ERROR, SyntaxFilter, make_filter
 from seedlib.syntax import check as syntax
 from seedlib.syntax import macros
@@ -325,24 +326,15 @@ def test_two_element_filters_still_work(tmp_path):
 
 @pytest.mark.slow
 def test_spark_body_on_local_storage(tmp_path, spark):
-    import importlib.util
-    from pathlib import Path
-
     cfg = config(tmp_path)
     spec = RunSpec(snapshot="2026-02-03", run_id="run_1", config=cfg.public_dict())
     storage = spec.storage()
-    writers = [PartWriter(storage, spec.stage_prefix("dedup"), p) for p in range(2)]
+    writers = [PartWriter(storage, spec.stage_prefix("crawl"), p) for p in range(2)]
     for i, row in enumerate(ROWS):
         writers[i % 2].add("files", [row])
-    crawl = StageRecorder(storage, spec.stage_prefix("dedup"), "dedup").finish(
+    crawl = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl").finish(
         [p for w in writers for p in w.close().to_pylist()])
-    job = Path(__file__).resolve().parents[1] / "spark_jobs" / "syntax.py"
-    module_spec = importlib.util.spec_from_file_location("syntax_job", job)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    parts, rows_in, details = module.body(spark, spec, storage, "dedup")
-    report = StageRecorder(storage, spec.stage_prefix("syntax"), "syntax", "dedup").finish(
-        list(parts), rows_in, details)
+    report = run_stage(spark, spec, "syntax")
     assert (report.rows_in, report.rows_out) == (crawl.rows_out, 5)
     assert report.dropped == {"auto_generated": 1, "minified": 1, "syntax_error": 1}
     assert report.details == {"unparsed": {"Batchfile": 1, "Markdown": 2}}

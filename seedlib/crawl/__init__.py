@@ -22,6 +22,7 @@ from seedlib.languages import language_of
 from seedlib.sources import FOLDER, Source
 
 STAGE = "crawl"
+HISTORY = "commit_history"  # the raw first-parent history of qualifying repositories
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 BINARY_SNIFF_BYTES = 8000
 
@@ -184,12 +185,13 @@ def crawl_source(source: Source, config: Config, scratch_root: str | None = None
     return result
 
 
-def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None, partition: int,
-                    sources: Iterable[dict]) -> Iterator[dict]:
+def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
+                    done: dict[int, list[dict]] | None, partition: int, sources: Iterable[dict]) -> Iterator[dict]:
     """Crawl one partition's sources and write its parts; yields one metadata row per part written.
 
     Runs inside a Spark executor (mapPartitionsWithIndex), or directly in a unit test. A source with a
     `prev_head` is first checked with `git ls-remote`: unchanged repositories reuse `previous_parts`.
+    `done`: partitions an earlier attempt finished (their reported rows).
     """
     import sys
 
@@ -197,6 +199,9 @@ def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
     from seedlib.run import RunSpec
     from seedlib.stage import PartWriter
 
+    if done and partition in done:  # finished by an earlier attempt: report it, never crawl it again
+        yield from done[partition]
+        return
     spec = RunSpec.from_json(spec_json)
     config = spec.load_config()
     storage = spec.storage()
@@ -208,7 +213,7 @@ def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
         source = Source(**item)
         head = remote_head(source.url, config.clone_timeout_s) if prev_head and previous else None
         if head is not None and head == prev_head:
-            for dataset in ("repos", "files", "dropped", "commits"):
+            for dataset in ("repos", "files", "dropped", HISTORY):
                 rows = previous.rows(dataset, source.repo)
                 if rows is not None:
                     writer.add(dataset, rows)
@@ -217,15 +222,15 @@ def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
             continue
         result = crawl_source(source, config, since=prev_head if previous else None)
         if prev_head and previous and result.repo["status"] == "ok" and result.commits_since:
-            older = previous.rows("commits", source.repo)
+            older = previous.rows(HISTORY, source.repo)
             if older is not None and older.num_rows:
                 keep = max(0, config.commit_max_commits - len(result.commits))
                 older = older.sort_by([("committer_time", "descending"), ("sha", "ascending")]).slice(0, keep)
-                writer.add("commits", older)
+                writer.add(HISTORY, older)
         writer.add("repos", [result.repo])
         writer.add("files", result.files)
         writer.add("dropped", result.dropped)
-        writer.add("commits", result.commits)
+        writer.add(HISTORY, result.commits)
         status = "ok" if result.repo["status"] == "ok" else f"FAILED ({result.repo['error']})"
         history = f"{len(result.commits)} commits" if not result.commits_skipped else \
             f"no commits ({result.commits_skipped})"

@@ -50,8 +50,17 @@ def run_git(args: list[str], *, timeout: float, cwd: Path | None = None, input: 
         text = "\n".join(msg).lower()
         reason = ("corrupt" if "corrupt" in text or "missing" in text or "bad object" in text
                   else "unreachable" if args[0] in ("clone", "ls-remote") else "git_error")
-        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}", reason)
+        raise GitError(f"git {args[0]} failed: {_first_error(msg) or 'exit ' + str(proc.returncode)}", reason)
     return proc.stdout
+
+
+def _first_error(lines: list[str]) -> str | None:
+    """The line of git's stderr that says what went wrong: its first `fatal:`/`error:` line (later lines
+    are advice such as "Please make sure you have the correct access rights"), else the last line."""
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
+    return lines[-1] if lines else None
 
 
 def clone_bare(url: str, dest: Path, timeout: float, blob_limit: int | None = None) -> None:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seedlib import manifest
-from seedlib.cleanup import published_run
+from seedlib.cleanup import published_runs
 from seedlib.crawl import git
 from seedlib.run import snapshot_prefix
 from seedlib.stage import StageError, read_report
@@ -38,16 +38,18 @@ def find_previous(storage: Storage, snapshot: str, config: dict) -> PreviousCraw
     """The crawl of the latest published snapshot on or before `snapshot`, if it can be reused."""
     for date in reversed([d for d in manifest.list_snapshots(storage) if d <= snapshot]):
         published = manifest.read(storage, date)
-        run_id = published_run(published)
-        if run_id is None:
+        runs = sorted(published_runs(published))
+        if not runs:
             continue
         if any(published["config"].get(k) != config.get(k) for k in CRAWL_KEYS):
             return None  # extracted with other settings: crawl everything again
         try:
-            report = read_report(storage, f"{snapshot_prefix(date)}/runs/{run_id}/stages/crawl")
+            report = read_report(storage, f"{snapshot_prefix(date)}/runs/{runs[0]}/stages/crawl")
         except StageError:
             continue
         parts = {name: ds["paths"] for name, ds in report.datasets.items()}
+        if "commits" in parts:  # published before the dataset was renamed commit_history
+            parts.setdefault("commit_history", parts.pop("commits"))
         repos = storage.read_parquet(parts["repos"], columns=["repo", "head_sha", "status"]) \
             if parts.get("repos") else pa.table({"repo": [], "head_sha": [], "status": []})
         heads = {r["repo"]: r["head_sha"] for r in repos.to_pylist() if r["status"] == "ok" and r["head_sha"]}

@@ -96,13 +96,14 @@ def segment_rows(storage: Storage, segment: Segment, mode: str, params: minhash.
                      "sig": sig if mode == "near" else pa.nulls(n, pa.binary())}).cast(_ROWS)
 
 
-def publish_segment(storage: Storage, spec: RunSpec, reports: list[StageReport], final_keys: pa.Array) -> dict:
-    """Write this run's index (rows of its final files) under its prefix; returns {paths, rows}.
+def publish_segment(storage: Storage, spec: RunSpec, reports: list[StageReport], final_keys: pa.Array,
+                    final: dict) -> dict:
+    """Write this run's index (rows of its final files, `final` = {paths, rows}) under its prefix;
+    returns {paths, rows}.
 
     The rows come from near_dedup's `dedup_index` output (hashes and signatures it computed); when the run
-    has none (near dedup disabled), from the final files themselves, without signatures.
+    has none (near dedup disabled or skipped), from the final files themselves, without signatures.
     """
-    final = reports[-1].datasets["files"]
     source = next((r.datasets[DATASET] for r in reports if DATASET in r.datasets), None)
     paths, rows = [], 0
     for i, key in enumerate(source["paths"] if source else final["paths"]):

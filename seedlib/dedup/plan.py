@@ -28,25 +28,18 @@ from seedlib import ledger
 from seedlib.dedup import index, minhash, order
 from seedlib.dedup.lsh import near_clusters
 from seedlib.run import RunSpec
-from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError, read_report
+from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError
 
 EXACT, NEAR = "exact_duplicate", "near_duplicate"
 DECISION_SCHEMA = "part int, repo string, path string, reason string, duplicate_of string"
 
 
-def input_parts(storage, spec: RunSpec, input_stage: str | None, stage: str) -> tuple[list[tuple[int, str]], int]:
-    if not input_stage:
-        raise StageError(f"stage {stage} needs --input-stage")
-    report = read_report(storage, spec.stage_prefix(input_stage))
-    return list(enumerate(report.datasets["files"]["paths"])), report.rows_out
-
-
-def repo_meta(storage, spec: RunSpec) -> dict[str, dict]:
+def repo_meta(ctx) -> dict[str, dict]:
     """repo -> its crawl row (license, stars, forks, ...), from the crawl's `repos` dataset."""
-    paths = read_report(storage, spec.stage_prefix("crawl")).datasets.get("repos", {}).get("paths", [])
-    if not paths:
+    items, _ = ctx.input("crawl.repos")
+    if not items:
         return {}
-    return {r["repo"]: r for r in storage.read_parquet(paths).to_pylist()}
+    return {r["repo"]: r for r in ctx.storage.read_parquet([k for _, k in items]).to_pylist()}
 
 
 def repo_keys(meta: dict[str, dict], repos, config) -> dict[str, str]:
@@ -140,10 +133,13 @@ APPLY_SCHEMA = ("part int, repo string, path string, reason string, duplicate_of
                 "sig binary")
 
 
-def _apply(spec_json: str, stage: str, keys: dict[int, str], with_index: bool, table: pa.Table) -> pa.Table:
+def _apply(spec_json: str, stage: str, keys: dict[int, str], with_index: bool, done: dict[int, list[dict]],
+           table: pa.Table) -> pa.Table:
+    part = table.column("part")[0].as_py()
+    if part in done:  # finished by an earlier attempt (the decisions are deterministic): keep it as it is
+        return pa.Table.from_pylist(done[part], schema=PARTS_SCHEMA)
     spec = RunSpec.from_json(spec_json)
     storage = spec.storage()
-    part = table.column("part")[0].as_py()
     rows = [r for r in table.to_pylist() if r["repo"] is not None]
     decided = {(r["repo"], r["path"]): r for r in rows if r["reason"] is not None}
     hashes = {(r["repo"], r["path"]): r for r in rows if r["reason"] is None}
@@ -171,10 +167,11 @@ def _apply(spec_json: str, stage: str, keys: dict[int, str], with_index: bool, t
     return pa.Table.from_batches([writer.close()], schema=PARTS_SCHEMA)
 
 
-def apply_decisions(spark, spec: RunSpec, stage: str, items, decisions: DataFrame,
-                    hashes: DataFrame | None = None) -> list[dict]:
+def apply_decisions(ctx, items, decisions: DataFrame, hashes: DataFrame | None = None) -> list[dict]:
     """Split every input part into kept files and ledger rows; with `hashes` (part, repo, path, ws_sha256,
-    sig of every input file) also write the kept files' `dedup_index` rows."""
+    sig of every input file) also write the kept files' `dedup_index` rows. Parts an earlier attempt
+    finished (`ctx.done`) are reported, not rewritten."""
+    spark, spec, stage = ctx.spark, ctx.spec, ctx.name
     markers = spark.createDataFrame([(i, None, None, None, None, None, None) for i, _ in items], APPLY_SCHEMA)
     null = F.lit(None)
     rows = decisions.select("part", "repo", "path", "reason", "duplicate_of",
@@ -183,10 +180,10 @@ def apply_decisions(spark, spec: RunSpec, stage: str, items, decisions: DataFram
         rows = rows.union(hashes.select("part", "repo", "path", null.cast("string").alias("reason"),
                                         null.cast("string").alias("duplicate_of"), "ws_sha256", "sig"))
     grouped = rows.union(markers).groupBy("part")
-    spec_json, keys, with_index = spec.to_json(), dict(items), hashes is not None
+    spec_json, keys, with_index, done = spec.to_json(), dict(items), hashes is not None, ctx.done
 
     def apply_part(table: pa.Table) -> pa.Table:
-        return _apply(spec_json, stage, keys, with_index, table)
+        return _apply(spec_json, stage, keys, with_index, done, table)
 
     out = grouped.applyInArrow(apply_part, "dataset string, key string, rows long, counts string")
     return [r.asDict() for r in out.collect()]
@@ -229,12 +226,12 @@ def _set_sigs(num_perm: int, batches):
         yield pa.RecordBatch.from_pydict({"rank": batch.column("rank"), "sig": minhash.sig_to_binary(sigs)})
 
 
-def exact_body(spark, spec: RunSpec, storage, input_stage):
-    config = spec.load_config()
-    items, rows_in = input_parts(storage, spec, input_stage, "exact_dedup")
+def exact_body(ctx):
+    spark, spec, storage, config = ctx.spark, ctx.spec, ctx.storage, ctx.config
+    items, rows_in = ctx.input("files")
     if not items:
         return [], rows_in, {}
-    meta = repo_meta(storage, spec)
+    meta = repo_meta(ctx)
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup_exact_hash)
     files = files.localCheckpoint()
     decisions = spark.createDataFrame([], DECISION_SCHEMA)
@@ -256,7 +253,7 @@ def exact_body(spark, spec: RunSpec, storage, input_stage):
               .select("part", "repo", "path", F.lit(ledger.REPO_DUPLICATE).alias("reason"),
                       F.col("best.sha256").alias("duplicate_of")))
     decisions = decisions.union(exact).union(in_dup).localCheckpoint()
-    parts = apply_decisions(spark, spec, "exact_dedup", items, decisions)
+    parts = apply_decisions(ctx, items, decisions)
     details = {"exact": {"hash": config.dedup_exact_hash, "distinct_contents": best.count()},
                "repo_dedup": repo_details}
     if index_details:
@@ -266,16 +263,15 @@ def exact_body(spark, spec: RunSpec, storage, input_stage):
 
 # ---------- near_dedup ----------
 
-def near_body(spark, spec: RunSpec, storage, input_stage):
-    config = spec.load_config()
-    items, rows_in = input_parts(storage, spec, input_stage, "near_dedup")
+def near_body(ctx):
+    spark, spec, storage, config = ctx.spark, ctx.spec, ctx.storage, ctx.config
+    items, rows_in = ctx.input("files")
     if not items or config.near_dedup_threshold <= 0:
-        parts = apply_decisions(spark, spec, "near_dedup", items, spark.createDataFrame([], DECISION_SCHEMA)) \
-            if items else []
+        parts = apply_decisions(ctx, items, spark.createDataFrame([], DECISION_SCHEMA)) if items else []
         return parts, rows_in, {}
     params = minhash.MinHashParams(num_perm=config.near_dedup_num_perm, shingle=config.near_dedup_shingle,
                                    threshold=config.near_dedup_threshold)
-    meta = repo_meta(storage, spec)
+    meta = repo_meta(ctx)
     settings = {"num_perm": params.num_perm, "shingle": params.shingle, "threshold": params.threshold}
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), "near", settings)
     # One rank over this run's files ("1" + keeper key) and everything published before ("0" + snapshot +
@@ -297,6 +293,5 @@ def near_body(spark, spec: RunSpec, storage, input_stage):
     if index_details:
         index_details["matched"] = decided.where(F.col("root_part") < 0).count()
         details["published_index"] = index_details
-    parts = apply_decisions(spark, spec, "near_dedup", items, decisions,
-                            hashes=files.select("part", "repo", "path", "ws_sha256", "sig"))
+    parts = apply_decisions(ctx, items, decisions, hashes=files.select("part", "repo", "path", "ws_sha256", "sig"))
     return parts, rows_in, {"near": details}

@@ -80,9 +80,12 @@ def parse_spec(spec: str, base_dir: Path | None = None, discover: Discovery | No
         path = Path(urlsplit(spec).path)
     else:
         path = (base_dir / spec).resolve() if not Path(spec).is_absolute() else Path(spec)
+    # A local source is checked here, before anything runs: a typo must not become an empty snapshot.
     if not path.exists():
-        # Not fatal for the run: the crawl records it as a failed repository. Keep it as a git source.
-        return [Source(repo=f"local/{_basename(str(path))}", url=path.as_uri(), kind=GIT)]
+        raise ConfigError(f"sources: {spec!r}: {path} does not exist (expected a git repository or a folder)")
+    if not path.is_dir():
+        raise ConfigError(f"sources: {spec!r}: {path} is a file, not a git repository or a folder "
+                          "(a list of sources is given as @FILE)")
     kind = GIT if _is_git_repo(path) else FOLDER
     return [Source(repo=f"local/{_basename(str(path))}", url=path.resolve().as_uri(), kind=kind)]
 
