@@ -11,7 +11,7 @@ import os
 from seedlib.config import ConfigError, Secrets, redact
 from seedlib.run import RunSpec, prepare_run
 from seedlib.stage import StageError
-from seedlib.storage import PublishConflict
+from seedlib.storage import PublishConflict, StorageError
 
 
 def mask_secrets() -> None:
@@ -47,6 +47,11 @@ def prepare_task(pipeline: str, params, data_interval_start, run_id: str) -> str
                            pipeline=pipeline)
     except ConfigError as e:
         raise AirflowFailException(f"configuration error: {e}") from None
+    except StorageError as e:
+        if not e.retry:
+            raise AirflowFailException(str(e)) from None
+        raise
+    PREPARED[run_id] = spec.ref()
     print(f"[prepare] {spec.pipeline} {spec.snapshot}, run {spec.run_id}, storage {spec.config['storage']}"
           + (f", skipping {', '.join(spec.skip)}" if spec.skip else ""))
     return spec.ref()
@@ -85,23 +90,24 @@ def publish_task(pipeline: str, ref: str, outlet_event) -> dict:
     return {"snapshot": spec.snapshot, "manifest": uri, "rows": rows}
 
 
-def record_failure(context) -> None:
-    """on_failure_callback: the first line of the task's exception, where `seed run` shows it from
-    (`$AIRFLOW_HOME/seed-failures/RUN/TASK.txt`; the task log keeps the traceback)."""
-    from pathlib import Path
+# What `seed run` reads back from the tasks it runs in its own process (`dag.test()` runs them in-process):
+# the run each Airflow run id prepared, and the first line of each failed task's exception.
+PREPARED: dict[str, str] = {}
+FAILURES: dict[str, dict[str, str]] = {}
 
-    exception = context.get("exception")
-    ti = context.get("ti") or context.get("task_instance")
-    home = os.environ.get("AIRFLOW_HOME")
-    if exception is None or ti is None or not home:
-        return
+
+def record_failure(context) -> None:
+    """on_failure_callback: keep the first line of the task's real exception for `seed run`'s summary
+    (the task log keeps the traceback)."""
     from seedlib.runner import first_line
 
-    folder = Path(home) / "seed-failures" / _safe(ti.run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    text = redact(first_line(exception), Secrets.from_env(os.environ))
-    (folder / f"{_safe(ti.task_id)}.txt").write_text(text + "\n", encoding="utf-8")
+    exception, ti = context.get("exception"), context.get("ti") or context.get("task_instance")
+    if exception is None or ti is None:
+        return
+    text = str(exception).strip().splitlines()[0] if _is_airflow(exception) and str(exception).strip() \
+        else first_line(exception)
+    FAILURES.setdefault(ti.run_id, {})[ti.task_id] = redact(text, Secrets.from_env(os.environ))
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+def _is_airflow(e: BaseException) -> bool:
+    return type(e).__module__.startswith("airflow")

@@ -18,6 +18,7 @@ class RunOutcome:
     run_id: str
     snapshot: str | None
     failed_tasks: list[str]
+    task_states: dict[str, str | None]  # task id -> final state (None: never ran)
 
 
 def migrate_db() -> None:
@@ -41,17 +42,29 @@ def load_dag(dag_id: str = DAG_ID):
     return bag.dags[dag_id]
 
 
-def run_once(conf: dict, quiet_airflow: bool = True) -> RunOutcome:
-    """One DAG run via `dag.test()`; returns its final state and which tasks failed."""
+def run_id_for(logical_date: dt.datetime) -> str:
+    """The run id `dag.test()` gives a run of this logical date (known before it starts)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.types import DagRunType
+
+    return DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=logical_date, run_after=logical_date)
+
+
+def run_once(conf: dict, quiet_airflow: bool = True, logical_date: dt.datetime | None = None) -> RunOutcome:
+    """One DAG run via `dag.test()`; returns its final state and each task's."""
     from airflow.utils.state import TaskInstanceState
 
     if quiet_airflow:
         for name in ("airflow.models.dagbag", "airflow.dag_processing", "sqlalchemy"):
             logging.getLogger(name).setLevel(logging.WARNING)
     dag = load_dag()
-    dr = dag.test(run_conf=conf, logical_date=dt.datetime.now(dt.timezone.utc))
+    logical_date = logical_date or dt.datetime.now(dt.timezone.utc)
+    dr = dag.test(run_conf=conf, logical_date=logical_date, run_after=logical_date)
+    states = {ti.task_id: (str(getattr(ti.state, "value", ti.state)) if ti.state else None)
+              for ti in dr.get_task_instances()}
     failed = sorted(ti.task_id for ti in dr.get_task_instances()
                     if ti.state in (TaskInstanceState.FAILED, TaskInstanceState.UPSTREAM_FAILED))
     snapshot = conf.get("snapshot_date") or (dr.data_interval_start.date().isoformat()
                                              if dr.data_interval_start else None)
-    return RunOutcome(state=str(getattr(dr.state, "value", dr.state)), run_id=dr.run_id, snapshot=snapshot, failed_tasks=failed)
+    return RunOutcome(state=str(getattr(dr.state, "value", dr.state)), run_id=dr.run_id, snapshot=snapshot,
+                      failed_tasks=failed, task_states=states)

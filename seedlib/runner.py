@@ -32,7 +32,7 @@ from seedlib import pipelines
 from seedlib.config import Config, ConfigError, Secrets, redact
 from seedlib.pipelines import CHAIN, LEDGER, Pipeline, Stage
 from seedlib.run import RunSpec
-from seedlib.stage import (FAILED_FILE, StageError, StageRecorder, StageReport, finished_parts, read_report)
+from seedlib.stage import (FAILED_FILE, PLAN_FILE, StageError, StageRecorder, StageReport, finished_parts, read_report)
 from seedlib.storage import Storage
 
 EXIT_OK, EXIT_RETRY, EXIT_FAIL = 0, 1, 3
@@ -84,6 +84,10 @@ class StageContext:
                 raise StageError(f"stage {self.name} reads {ref!r} but no chain stage comes before it")
         ds = self.report(source).datasets.get(dataset, {"paths": [], "rows": 0})
         return list(enumerate(ds["paths"])), ds["rows"]
+
+    def plan(self, parts: int) -> None:
+        """Say how many parts the stage will write (`seed run` shows parts done out of this)."""
+        self.storage.write_json(f"{self.prefix}/{PLAN_FILE}", {"parts": parts})
 
     def payload(self) -> str:
         """What executors and ranks get to rebuild the context in one call (`context_from_payload`)."""
@@ -224,7 +228,7 @@ def run_in_process(spec: RunSpec, pipeline: Pipeline, stage: Stage, spark: Any =
             return EXIT_OK  # rank 0 gathered every rank's parts and records the report
         report = rec.finish(list(parts), rows_in=rows_in, details=details, resumed_parts=len(done))
     except Exception as e:  # noqa: BLE001 - recorded for the CLI and the task, then a non-zero exit
-        retry = not isinstance(e, (StageError, ConfigError))
+        retry = not isinstance(e, (StageError, ConfigError)) and getattr(e, "retry", True)
         message = redact(first_line(e), secrets)
         rec.fail(message, retry)
         print(redact(traceback.format_exc(), secrets), file=sys.stderr, flush=True)

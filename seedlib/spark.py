@@ -34,6 +34,7 @@ def filter_stage(make_filter: Callable):
         items, rows_in = ctx.input("files")
         if not items:
             return [], rows_in, {}
+        ctx.plan(len(items))
         rdd = ctx.spark.sparkContext.parallelize(items, len(items))
         parts = rdd.mapPartitions(partial(filter_parts, ctx.spec.to_json(), ctx.name, make_filter,
                                           done=ctx.done)).collect()

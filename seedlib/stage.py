@@ -28,6 +28,7 @@ from seedlib.storage import Storage
 STAGE_FILE = "_STAGE.json"
 FAILED_FILE = "_FAILED.json"
 PARTS_DIR = "_parts"
+PLAN_FILE = "_PLAN.json"  # {"parts": n}: how many parts the stage will write (for progress views)
 
 # What a partition function yields back to the driver: one row per part file written.
 PARTS_SCHEMA = pa.schema([

@@ -64,7 +64,12 @@ class S3Settings:
 
 
 class StorageError(Exception):
-    """A storage operation failed; the message names the operation and the URI."""
+    """A storage operation failed; the message names the operation and the URI. `retry` is False when
+    trying again cannot help (no such bucket, access denied, no credentials)."""
+
+    def __init__(self, message: str, retry: bool = True):
+        super().__init__(message)
+        self.retry = retry
 
 
 class ObjectNotFound(StorageError, FileNotFoundError):
@@ -110,12 +115,15 @@ def probe(storage: "Storage") -> None:
     folder = f"_probe/{uuid.uuid4().hex}"
     key = f"{folder}/probe"
     data = b"seed storage probe\n"
-    storage.write_bytes(key, data)
     try:
-        if storage.read_bytes(key) != data:
-            raise StorageError(f"probe {storage.uri(key)}: read back other bytes than were written")
-    finally:
-        storage.delete_prefix(folder)
+        storage.write_bytes(key, data)
+        try:
+            if storage.read_bytes(key) != data:
+                raise StorageError(f"probe {storage.uri(key)}: read back other bytes than were written")
+        finally:
+            storage.delete_prefix(folder)
+    except StorageError as e:
+        raise StorageError(f"storage {storage.describe()} is not usable: {e}", retry=e.retry) from e
 
 
 def _valid_key(key: str) -> bool:
@@ -130,6 +138,10 @@ class Storage(abc.ABC):
 
     def uri(self, key: str) -> str:
         return f"{self.root}/{self._key(key)}"
+
+    def describe(self) -> str:
+        """The root, and for S3 the endpoint it is reached through (for error messages)."""
+        return self.root
 
     def read_json(self, key: str) -> Any:
         data = self.read_bytes(key)
@@ -347,6 +359,9 @@ class S3Storage(Storage):
         self.client = boto3.session.Session().client("s3", endpoint_url=settings.endpoint_url, config=config)
         self._arrow_fs: pafs.S3FileSystem | None = None
 
+    def describe(self) -> str:
+        return f"{self.root} (endpoint {self.settings.endpoint_url or self.client.meta.endpoint_url})"
+
     def _object(self, key: str) -> str:
         key = self._key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -372,14 +387,18 @@ class S3Storage(Storage):
             if conflict and code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404"):
                 raise PublishConflict(f"{conflict} ({code})") from e
             if code == "NoSuchBucket":
-                raise StorageError(f"{op} {uri} failed: bucket {self.bucket} does not exist") from e
+                raise StorageError(f"{op} {uri} failed: bucket {self.bucket} does not exist", retry=False) from e
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise ObjectNotFound(f"{op} {uri}: not found") from e
             if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
-                raise StorageError(f"{op} {uri} failed: access denied ({code}): check the credentials") from e
+                raise StorageError(f"{op} {uri} failed: access denied ({code}): check the credentials",
+                                   retry=False) from e
             raise StorageError(f"{op} {uri} failed: {code} (HTTP {status})") from e
         except BotoCoreError as e:  # connection errors, timeouts, missing credentials
-            raise StorageError(f"{op} {uri} failed: {self._explain(e)}") from e
+            from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+
+            permanent = isinstance(e, (NoCredentialsError, PartialCredentialsError))
+            raise StorageError(f"{op} {uri} failed: {self._explain(e)}", retry=not permanent) from e
 
     def _explain(self, e: Exception) -> str:
         """A botocore failure in words a user can act on (never credentials)."""

@@ -19,6 +19,7 @@ def body(ctx):
         print(f"[crawl] reusing unchanged repositories from snapshot {previous.snapshot}", flush=True)
         sources = [s | {"prev_head": previous.heads.get(s["repo"])} for s in sources]
     slices = max(1, min(len(sources), ctx.config.partitions))
+    ctx.plan(slices)
     rdd = ctx.spark.sparkContext.parallelize(sources, slices)
     parts = rdd.mapPartitionsWithIndex(
         partial(crawl_partition, ctx.spec.to_json(), previous.parts if previous else None, ctx.done)).collect()

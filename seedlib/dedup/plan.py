@@ -172,6 +172,7 @@ def apply_decisions(ctx, items, decisions: DataFrame, hashes: DataFrame | None =
     sig of every input file) also write the kept files' `dedup_index` rows. Parts an earlier attempt
     finished (`ctx.done`) are reported, not rewritten."""
     spark, spec, stage = ctx.spark, ctx.spec, ctx.name
+    ctx.plan(len(items))
     markers = spark.createDataFrame([(i, None, None, None, None, None, None) for i, _ in items], APPLY_SCHEMA)
     null = F.lit(None)
     rows = decisions.select("part", "repo", "path", "reason", "duplicate_of",
