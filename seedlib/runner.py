@@ -89,6 +89,18 @@ class StageContext:
         """Say how many parts the stage will write (`seed run` shows parts done out of this)."""
         self.storage.write_json(f"{self.prefix}/{PLAN_FILE}", {"parts": parts})
 
+    def my_parts(self, items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        """The parts this process writes: not finished yet, and (under accelerate) of this rank."""
+        rank, world = ((self.accelerator.process_index, self.accelerator.num_processes)
+                       if self.accelerator is not None else (0, 1))
+        return [(i, key) for i, key in items if i % world == rank and i not in self.done]
+
+    def all_parts(self) -> list[dict]:
+        """Every finished part's rows, once all processes are done (read from the markers)."""
+        if self.accelerator is not None:
+            self.accelerator.wait_for_everyone()
+        return [row for _, rows in sorted(finished_parts(self.storage, self.prefix).items()) for row in rows]
+
     def payload(self) -> str:
         """What executors and ranks get to rebuild the context in one call (`context_from_payload`)."""
         return json.dumps({"spec": self.spec.to_json(), "stage": self.stage.name,
@@ -189,12 +201,14 @@ def _spark_submit(spec: RunSpec, stage: Stage, conn_id: str) -> int:
 
 
 def _accelerate_launch(spec: RunSpec, stage: Stage) -> int:
-    """`accelerate launch` of this module: CPU processes locally (one per `resources.cpus`), no config file."""
-    processes = max(1, stage.resources.cpus)
+    """`accelerate launch` of this module, without a config file: one process per GPU, or locally one per
+    `resources.cpus`. Several processes go through accelerate's torchrun launcher (`--multi_gpu`), which
+    is also how it runs several CPU processes without MPI: the body's Accelerator(cpu=True) then uses gloo.
+    (`--cpu` alone always starts a single process.)"""
+    processes = max(1, stage.resources.gpus or stage.resources.cpus)
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    if not stage.resources.gpus:
-        cmd.append("--cpu")
+    cmd += ["--multi_gpu"] if processes > 1 else ([] if stage.resources.gpus else ["--cpu"])
     cmd += ["-m", "seedlib.runner", *_engine_args(spec, stage)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(JOBS.parent), env.get("PYTHONPATH")]))
