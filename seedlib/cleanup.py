@@ -19,44 +19,46 @@ from seedlib.storage import Storage
 class Garbage:
     snapshot: str
     run_id: str
-    prefix: str
-    age_hours: float
+    prefix: str  # `snapshots/dt=D/runs/RUN`: a key prefix as Storage takes it (no trailing '/')
+    age_hours: float | None  # None: the prefix has no _RUN.json
 
 
-def published_run(m: dict | None) -> str | None:
-    """The run id a manifest's datasets point into (paths are `runs/RUN/...`)."""
+def published_runs(m: dict | None) -> set[str]:
+    """The run ids a manifest's datasets point into (paths are `runs/RUN/...`): all of them are kept."""
     if not m:
-        return None
-    for ds in m["datasets"].values():
-        for path in ds["paths"]:
-            if path.startswith("runs/"):
-                return path.split("/")[1]
-    return None
+        return set()
+    return {path.split("/")[1] for ds in m["datasets"].values() for path in ds["paths"]
+            if path.startswith("runs/")}
 
 
 def find_garbage(storage: Storage, older_than_hours: float, now: dt.datetime | None = None) -> list[Garbage]:
+    """Every run prefix that no published manifest points into and whose run started that long ago.
+
+    A run's age is taken from its `_RUN.json` (prepare writes it before anything else of the run), so a
+    prefix without one is left over from a crash or an interrupted delete and is always garbage.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     found = []
-    for name in storage.list_dirs("snapshots/"):
-        name = name.rstrip("/")
+    for name in storage.list_dirs("snapshots"):  # names without a trailing '/'
         if not name.startswith("dt="):
             continue
         snapshot = name[3:]
-        keep = published_run(manifest.read(storage, snapshot))
-        runs_prefix = f"{snapshot_prefix(snapshot)}/runs/"
+        keep = published_runs(manifest.read(storage, snapshot))
+        runs_prefix = f"{snapshot_prefix(snapshot)}/runs"
         for run_id in storage.list_dirs(runs_prefix):
-            run_id = run_id.rstrip("/")
-            if run_id == keep:
+            if run_id in keep:
                 continue
-            prefix = f"{runs_prefix}{run_id}/"
-            run_file = f"{prefix}_RUN.json"
-            created = (dt.datetime.fromisoformat(storage.read_json(run_file)["created_at"])
-                       if storage.exists(run_file) else dt.datetime.min.replace(tzinfo=dt.timezone.utc))
-            age = (now - created).total_seconds() / 3600
-            if age >= older_than_hours:
+            prefix = f"{runs_prefix}/{run_id}"
+            run_file = f"{prefix}/_RUN.json"
+            age = None
+            if storage.exists(run_file):
+                created = dt.datetime.fromisoformat(storage.read_json(run_file)["created_at"])
+                age = (now - created).total_seconds() / 3600
+            if age is None or age >= older_than_hours:
                 found.append(Garbage(snapshot, run_id, prefix, age))
     return found
 
 
 def collect(storage: Storage, garbage: list[Garbage]) -> int:
+    """Delete the garbage's prefixes; returns how many objects were deleted."""
     return sum(storage.delete_prefix(g.prefix) for g in garbage)

@@ -202,10 +202,16 @@ def cmd_gc(args: argparse.Namespace) -> int:
     config = load_config(_overrides(args), dict(os.environ), args.config)
     storage = storage_for(config)
     garbage = cleanup.find_garbage(storage, args.older_than_hours)
+    if not garbage:
+        print(f"nothing to delete: no unpublished run older than {args.older_than_hours:g} h under {storage.root}")
+        return 0
     for g in garbage:
-        print(f"{'would delete' if args.dry_run else 'deleting'} {storage.uri(g.prefix)} "
-              f"(unpublished, {g.age_hours:.1f} h old)")
-    if not args.dry_run:
+        age = "no _RUN.json" if g.age_hours is None else f"{g.age_hours:.1f} h old"
+        print(f"{'would delete' if args.dry_run else 'deleting'} {storage.uri(g.prefix)}/ (unpublished, {age})",
+              flush=True)
+    if args.dry_run:
+        print(f"would delete {len(garbage)} unpublished runs (dry run: nothing deleted)")
+    else:
         n = cleanup.collect(storage, garbage)
         print(f"deleted {len(garbage)} unpublished runs ({n} objects)")
     return 0

@@ -71,4 +71,4 @@ def test_run_status_gc_in_a_fresh_directory(tmp_path):
     assert "crawl" in detail.stdout and "binary=1" in detail.stdout
 
     gc = seed("gc", "--older-than-hours", "0", cwd=work)
-    assert gc.returncode == 0 and "deleted 0 unpublished runs" in gc.stdout
+    assert gc.returncode == 0 and gc.stdout.startswith("nothing to delete"), gc.stdout
