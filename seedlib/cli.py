@@ -10,12 +10,17 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from typing import Any, Sequence
 
-from seedlib import cleanup, embedded, manifest
+from seedlib import cleanup, embedded, manifest, processes
 from seedlib.config import FIELDS, ConfigError, Secrets, load_config, redact
 from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
 from seedlib.sources import parse_specs
@@ -48,8 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     _config_flags(run)
 
     ui = sub.add_parser("ui", help="start Airflow on 127.0.0.1 to trigger runs and backfills",
-                        description="Starts `airflow standalone` on 127.0.0.1 with the project's DAGs and "
-                                    "the embedded SQLite database. Stop with Ctrl-C.")
+                        description="Starts Airflow's scheduler, dag-processor, triggerer and API server "
+                                    "(what `airflow standalone` starts, without its log servers) on "
+                                    "127.0.0.1 with the project's DAGs and the embedded SQLite database. "
+                                    "Ctrl-C or SIGTERM stops all of them.")
     ui.add_argument("--port", type=int, default=8080, help="API server / UI port (default 8080)")
     _config_flags(ui)
 
@@ -136,22 +143,81 @@ def _failure_reason(storage, outcome, task_id: str) -> str:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """Airflow's components in process groups of their own, stopped with everything they started when
+    this process gets SIGINT/SIGTERM/SIGHUP or leaves for any other reason (seedlib/processes.py)."""
     environ = dict(os.environ)
     config = load_config(_overrides(args), environ, args.config)
+    _check_port_free(args.port, "--port")
     env = embedded.environment(environ, home=embedded.seed_home(environ), spark_master=config.spark_master,
-                               api_port=args.port)
+                               api_port=args.port, log_port=_free_port())
     if args.storage:
         env["SEED_STORAGE"] = config.storage
     if args.config:
         env["SEED_CONFIG"] = os.path.abspath(args.config)
+    # One loopback log server per configured port (a user may have set the two apart).
+    log_ports = sorted({int(env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"]),
+                        int(env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"])})
+    for port in log_ports:
+        _check_port_free(port, "[logging] worker_log_server_port / trigger_log_server_port")
     airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
-    print(f"seed ui: Airflow at http://127.0.0.1:{args.port} (home {env['AIRFLOW_HOME']}); Ctrl-C to stop",
-          flush=True)
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{args.port}"
+    print(f"seed ui: starting Airflow on {url} (home {env['AIRFLOW_HOME']}); Ctrl-C to stop", flush=True)
+    previous = {s: signal.signal(s, processes.raise_stop) for s in processes.STOP_SIGNALS}
     try:
-        return subprocess.run([airflow, "standalone"], env=env).returncode
-    except KeyboardInterrupt:
-        return 0
+        with processes.Group(label="seed ui") as group:
+            group.start("db migrate", [airflow, "db", "migrate"], env, echo=False)
+            if rc := group.wait("db migrate"):
+                print(f"seed ui: airflow db migrate failed (exit {rc}):\n{group.tail('db migrate')}",
+                      file=sys.stderr)
+                return 1
+        with processes.Group(label="seed ui") as group:
+            for port in log_ports:
+                name = "log-server" if len(log_ports) == 1 else f"logs:{port}"
+                group.start(name, embedded.log_server_command(port), env)
+            for name, argv in embedded.UI_COMPONENTS.items():
+                # Stopped last: tasks that are being stopped report their final state through it.
+                group.start(name, [airflow, *argv], env, last=name == "api-server")
+            ready = False
+            while (exited := group.exited()) is None:
+                if not ready and _answers(f"{url}/api/v2/monitor/health"):
+                    ready = True
+                    print(f"seed ui: Airflow is ready at {url}; Ctrl-C to stop", flush=True)
+                time.sleep(1)
+            name, rc = exited
+            print(f"seed ui: Airflow's {name} exited (code {rc}; its output is above), stopping the other "
+                  "components", file=sys.stderr, flush=True)
+            return 1
+    except processes.Stop as stop:  # the group has stopped everything by now
+        signal_name = str(stop)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print(f"seed ui: {signal_name}: Airflow stopped", flush=True)
+    return 0
+
+
+def _check_port_free(port: int, setting: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise ConfigError(f"{setting}: 127.0.0.1:{port} is taken ({e.strerror}), by another `seed ui` or "
+                              "Airflow? Stop it or choose another port") from None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except (OSError, http.client.HTTPException):
+        return False
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
