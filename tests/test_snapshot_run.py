@@ -39,7 +39,8 @@ def sources(tmp_path_factory) -> list[str]:
     plain.mkdir()
     (plain / "tool.sh").write_text("#!/bin/sh\necho hi\n")
     (plain / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    return [str(alpha), str(beta), str(plain), str(base / "does-not-exist")]
+    # nothing listens on port 9: the clone fails at once, and the repository is recorded as failed
+    return [str(alpha), str(beta), str(plain), "http://127.0.0.1:9/missing.git"]
 
 
 def run_dag(conf: dict) -> "dagrun.RunOutcome":  # noqa: F821
@@ -68,8 +69,9 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
         ("near_dedup", 6, 6, {}), ("syntax", 6, 6, {})]
     assert m["stages"][0]["details"] == {"repos": {"ok": 3, "unreachable": 1}}
     assert m["stages"][3]["details"]["unparsed"] == {"Markdown": 1}
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 6, "dropped": 4, "commits": 2,
-                                                                "dedup_index": 6}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 6, "dropped": 4,
+                                                                "commit_history": 2, "dedup_index": 6}
+    assert all(s["resumed_parts"] == 0 and s["skipped"] is False for s in m["stages"])
     files = published(storage, "files")
     assert sorted(zip(files.column("repo").to_pylist(), files.column("path").to_pylist(),
                       files.column("lang").to_pylist())) == [
@@ -86,10 +88,11 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
         ("local/beta", "shared.py", "exact_dedup", "exact_duplicate", shared_sha),  # alpha < beta: kept
         ("local/plain", "image.png", "crawl", "binary", None)]
     repos = {r["repo"]: r for r in published(storage, "repos").to_pylist()}
-    assert repos["local/does-not-exist"]["status"] == "failed" and repos["local/does-not-exist"]["error"]
+    assert repos["remote/missing"]["status"] == "failed"
+    assert repos["remote/missing"]["error"].startswith("unreachable: git clone failed: unable to access")
     assert repos["local/alpha"]["status"] == "ok" and len(repos["local/alpha"]["head_sha"]) == 40
     assert m["config"]["sources"] == sources and "github_token" not in m["config"]
-    commits = published(storage, "commits").to_pylist()
+    commits = published(storage, "commit_history").to_pylist()
     assert sorted((c["repo"], c["message"], len(c["files"])) for c in commits) == [
         ("local/alpha", "init", 6), ("local/beta", "init", 2)]
 
@@ -118,7 +121,7 @@ def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_p
     assert [s | {"seconds": 0} for s in first["stages"]] == [s | {"seconds": 0} for s in second["stages"]]
 
 
-def test_run_killed_before_publish_leaves_previous_publication(airflow_db, sources, tmp_path):
+def test_run_killed_before_publish_leaves_previous_publication_and_resumes(airflow_db, sources, tmp_path):
     from seedlib import cleanup, dagrun
 
     storage_uri = (tmp_path / "data").as_uri()
@@ -127,20 +130,58 @@ def test_run_killed_before_publish_leaves_previous_publication(airflow_db, sourc
     before = storage.read_bytes(manifest_key(DATE))
 
     # A second run does all its work but never publishes (as if killed right before publish).
+    conf = {"snapshot_date": DATE, "sources": sources, "storage": storage_uri}
     dag = dagrun.load_dag()
-    dag.test(run_conf={"snapshot_date": DATE, "sources": sources, "storage": storage_uri},
-             mark_success_pattern="publish")
+    dag.test(run_conf=conf, mark_success_pattern="publish")
     assert storage.read_bytes(manifest_key(DATE)) == before
     assert published(storage, "repos").num_rows == 1
     runs = storage.list_dirs(f"{snapshot_prefix(DATE)}/runs/")
     assert len(runs) == 2
 
-    # gc deletes the unpublished run and keeps the published one.
+    # The next run with the same inputs resumes it: its finished stages are kept, only publish runs.
+    [interrupted] = [r for r in runs if not storage.exists(f"{snapshot_prefix(DATE)}/runs/{r}/_DONE.json")]
+    assert run_dag(conf).state == "success"
+    m = manifest.read(storage, DATE)
+    assert all(p.startswith(f"runs/{interrupted}/") for p in m["datasets"]["files"]["paths"])
+    assert len(storage.list_dirs(f"{snapshot_prefix(DATE)}/runs/")) == 2
+    assert published(storage, "repos").num_rows == 4
+
+    # gc deletes the superseded run and keeps the published one.
     garbage = cleanup.find_garbage(storage, older_than_hours=0)
-    assert len(garbage) == 1
+    assert [g.run_id for g in garbage] == [r for r in runs if r != interrupted]
     cleanup.collect(storage, garbage)
-    assert len(storage.list_dirs(f"{snapshot_prefix(DATE)}/runs/")) == 1
-    assert published(storage, "files").num_rows == 4
+    assert storage.list_dirs(f"{snapshot_prefix(DATE)}/runs/") == [interrupted]
+    assert published(storage, "files").num_rows == 6
+
+
+def test_skipped_stage_passes_its_input_through(airflow_db, sources, tmp_path):
+    storage_uri = (tmp_path / "data").as_uri()
+    outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": storage_uri,
+                       "skip_stages": ["near_dedup"]})
+    assert outcome.state == "success", outcome.failed_tasks
+    storage = storage_for(load_config({"storage": storage_uri}, {}))
+    m = manifest.read(storage, DATE)
+    stages = {s["name"]: s for s in m["stages"]}
+    assert stages["near_dedup"]["skipped"] is True and stages["near_dedup"]["dropped"] == {}
+    assert stages["near_dedup"]["rows_in"] == stages["near_dedup"]["rows_out"] == stages["exact_dedup"]["rows_out"]
+    assert stages["syntax"]["rows_in"] == stages["exact_dedup"]["rows_out"]
+    assert [s["skipped"] for s in m["stages"]] == [False, False, True, False]
+    index = manifest.read_dataset(storage, DATE, "dedup_index")  # from the final files, without signatures
+    assert index.num_rows == m["datasets"]["files"]["rows"] and index.column("sig").null_count == index.num_rows
+
+
+def test_every_repository_failing_stops_the_run_and_publishes_nothing(airflow_db, tmp_path):
+    from seedlib import airflow_support
+
+    storage_uri = (tmp_path / "data").as_uri()
+    outcome = run_dag({"snapshot_date": DATE, "sources": ["http://127.0.0.1:9/a.git", "http://127.0.0.1:9/b.git"],
+                       "storage": storage_uri})
+    assert outcome.state == "failed"
+    assert outcome.task_states["crawl"] == "failed" and outcome.task_states["exact_dedup"] == "upstream_failed"
+    reason = airflow_support.FAILURES[outcome.run_id]["crawl"]
+    assert reason.startswith("StageError: every repository failed (2): remote/a: unreachable: git clone failed")
+    storage = storage_for(load_config({"storage": storage_uri}, {}))
+    assert manifest.list_snapshots(storage) == []
 
 
 def test_bad_source_fails_the_run_fast_and_publishes_nothing(airflow_db, tmp_path):
@@ -160,8 +201,8 @@ def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch):
     storage = storage_for(load_config({"storage": uri}, {"SEED_S3_ENDPOINT_URL": settings.endpoint_url}))
     assert storage.root.startswith("s3://")
     m = manifest.read(storage, DATE)
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3, "commits": 0,
-                                                                "dedup_index": 5}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3,
+                                                                "commit_history": 0, "dedup_index": 5}
     assert published(storage, "files").num_rows == 5
     assert m["config"]["s3_endpoint_url"] == settings.endpoint_url
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in storage.read_bytes(manifest_key(DATE)).decode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -47,10 +48,12 @@ def run_git(args: list[str], *, timeout: float, cwd: Path | None = None, input: 
         raise GitError(f"git {args[0]} timed out after {timeout:.0f}s", "timeout") from None
     if proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        text = "\n".join(msg).lower()
-        reason = ("corrupt" if "corrupt" in text or "missing" in text or "bad object" in text
+        line = _first_error(msg) or f"exit {proc.returncode}"
+        # classified by what git said went wrong, not by the URLs and paths it quotes (any word may be in them)
+        said = re.sub(r"'[^']*'", "", "\n".join(msg).lower())
+        reason = ("corrupt" if any(w in said for w in ("corrupt", "missing", "bad object", "fsck"))
                   else "unreachable" if args[0] in ("clone", "ls-remote") else "git_error")
-        raise GitError(f"git {args[0]} failed: {_first_error(msg) or 'exit ' + str(proc.returncode)}", reason)
+        raise GitError(f"git {args[0]} failed: {line}", reason)
     return proc.stdout
 
 
