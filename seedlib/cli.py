@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import os
 import signal
@@ -22,10 +23,11 @@ from typing import Any, Sequence
 
 from seedlib import cleanup, embedded, manifest, processes
 from seedlib.config import FIELDS, ConfigError, Secrets, load_config, redact
+from seedlib.pipelines import SNAPSHOTS
 from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
 from seedlib.sources import parse_specs
 from seedlib.stage import FAILED_FILE
-from seedlib.storage import StorageError
+from seedlib.storage import StorageError, probe
 
 
 def _config_flags(p: argparse.ArgumentParser) -> None:
@@ -49,7 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="repository to crawl, repeatable: git URL, file:///abs/repo, local path, @FILE "
                           "(default: this project's repository plus installed packages pip vendors)")
     run.add_argument("--language", action="append", metavar="LANG", default=[],
-                     help="keep only these languages, repeatable (e.g. Python)")
+                     help="keep only these languages, repeatable (e.g. Python; checked against the table)")
+    run.add_argument("--skip", action="append", metavar="STAGE", default=[],
+                     help=f"leave a stage out, repeatable ({', '.join(SNAPSHOTS.names[1:])}): its input "
+                          "passes through unchanged and the manifest marks it skipped")
+    run.add_argument("--fresh", action="store_true",
+                     help="start a new run instead of resuming the date's unfinished one with the same inputs")
+    run.add_argument("--allow-empty", action="store_true", help=FIELDS["allow_empty"].metadata["help"])
+    run.add_argument("--verbose", action="store_true",
+                     help="stream Airflow's and Spark's logs here instead of the compact view (they always "
+                          "go to the log file too)")
     _config_flags(run)
 
     ui = sub.add_parser("ui", help="start Airflow on 127.0.0.1 to trigger runs and backfills",
@@ -95,51 +106,96 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["sources"] = args.source
     if getattr(args, "language", None):
         out["languages"] = args.language
+    if getattr(args, "allow_empty", False):
+        out["allow_empty"] = True
     return out
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
-    # Validate everything we can before starting Airflow, so bad input fails in a second.
+    # Everything that can be checked before Airflow starts is checked here, so bad input fails in seconds:
+    # configuration (keys, types, language names), local sources, skipped stages, and the storage root.
     config = load_config(_overrides(args), environ, args.config)
     parse_specs(config.sources)
+    try:
+        SNAPSHOTS.skipped(args.skip)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    probe(storage_for(config, quick=True))
     conf: dict[str, Any] = {k: v for k, v in _overrides(args).items() if v}
     if args.date:
         conf["snapshot_date"] = parse_snapshot_date(args.date, "--date")
     if args.config:
         conf["config_file"] = os.path.abspath(args.config)
+    if args.skip:
+        conf["skip_stages"] = list(args.skip)
+    if args.fresh:
+        conf["fresh"] = True
 
-    env = embedded.environment(environ, home=embedded.seed_home(environ), spark_master=config.spark_master)
+    home = embedded.seed_home(environ)
+    env = embedded.environment(environ, home=home, spark_master=config.spark_master)
     embedded.apply(env)
-    from seedlib import dagrun
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"run-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    print(f"seed run: storage {config.storage}; full log {log_path}", flush=True)
+    from seedlib import airflow_support, dagrun, progress
 
-    print(f"seed run: storage {config.storage}; Airflow home {env['AIRFLOW_HOME']}", flush=True)
-    dagrun.migrate_db()
-    outcome = dagrun.run_once(conf)
+    logical_date = dt.datetime.now(dt.timezone.utc)
+    with progress.capture_output(str(log_path), enabled=not args.verbose) as terminal:
+        dagrun.migrate_db()
+        airflow_run_id = dagrun.run_id_for(logical_date)
+        with progress.StageView(SNAPSHOTS, lambda: airflow_support.PREPARED.get(airflow_run_id), terminal):
+            outcome = dagrun.run_once(conf, logical_date=logical_date)
     storage = storage_for(config)
+    ref = airflow_support.PREPARED.get(outcome.run_id)
     if outcome.state == "success" and outcome.snapshot:
         m = manifest.read(storage, outcome.snapshot)
         print()
         print(f"seed run: snapshot {outcome.snapshot} published")
         print(format_snapshot(m, details=True))
+        failed = failed_repositories(storage, m)
+        if failed:
+            print(f"\nrepositories that failed ({len(failed)}):")
+            print(_table(["repo", "error"], [[r, e] for r, e in failed]))
+        print(f"\nfull log: {log_path}")
         return 0
     print(f"\nseed run: FAILED (run {outcome.run_id}); nothing was published for this run", file=sys.stderr)
-    for task_id in outcome.failed_tasks:
-        print(f"  stage {task_id}: {_failure_reason(storage, outcome, task_id)}", file=sys.stderr)
+    reasons = airflow_support.FAILURES.get(outcome.run_id, {})
+    rows = []
+    for task_id in ["prepare", *SNAPSHOTS.names, "publish"]:
+        state = outcome.task_states.get(task_id)
+        if state == "success":
+            rows.append([task_id, "ok"])
+        elif state == "failed":
+            rows.append([task_id, "FAILED: " + (reasons.get(task_id) or _stage_failure(storage, ref, task_id))])
+        else:
+            rows.append([task_id, "not run"])
+    print(_table(["stage", "outcome"], rows), file=sys.stderr)
+    print(f"\nfull log: {log_path}", file=sys.stderr)
     return 1
 
 
-def _failure_reason(storage, outcome, task_id: str) -> str:
-    from seedlib.run import safe_run_id
+def _stage_failure(storage, ref: str | None, task_id: str) -> str:
+    """The reason a stage recorded in its prefix, when the task's exception did not reach us."""
+    from seedlib.run import RunSpec
 
-    if outcome.snapshot:
-        key = f"{snapshot_prefix(outcome.snapshot)}/runs/{safe_run_id(outcome.run_id)}/stages/{task_id}/{FAILED_FILE}"
+    if ref and task_id in SNAPSHOTS.names:
+        key = f"{RunSpec.from_ref(ref).stage_prefix(task_id)}/{FAILED_FILE}"
         try:
             if storage.exists(key):
                 return storage.read_json(key)["error"]
         except StorageError:
             pass
-    return "failed (see the task log above)" if task_id != "publish" else "see the task log above"
+    return "see the log file"
+
+
+def failed_repositories(storage, m: dict) -> list[tuple[str, str]]:
+    """(repo, error) of the repositories a published snapshot could not crawl."""
+    if not m["datasets"].get("repos", {}).get("rows"):
+        return []
+    repos = manifest.read_dataset(storage, m["snapshot"], "repos", columns=["repo", "status", "error"])
+    return [(r["repo"], r["error"] or "") for r in repos.to_pylist() if r["status"] != "ok"]
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -261,7 +317,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     sep = "  ".join("-" * w for w in widths)
-    return "\n".join([fmt.format(*header), sep, *(fmt.format(*r) for r in rows)])
+    return "\n".join(line.rstrip() for line in [fmt.format(*header), sep, *(fmt.format(*r) for r in rows)])
 
 
 def cmd_gc(args: argparse.Namespace) -> int:

@@ -68,7 +68,7 @@ def test_unreachable_empty_and_corrupt_repositories_fail_without_raising(tmp_pat
     missing = crawl_source(Source("local/none", (tmp_path / "none").as_uri(), GIT), CONFIG)
     assert missing.repo["status"] == "failed"
     assert missing.repo["error"].startswith("unreachable: git clone failed")
-    assert "does not exist" in missing.repo["error"]  # git's line that says what happened, not its advice
+    assert "does not appear to be a git repository" in missing.repo["error"]  # git's line that says what happened, not its advice
     assert missing.files == [] and missing.dropped == []
 
     empty = tmp_path / "empty"
