@@ -1,13 +1,13 @@
-"""The `dropped` ledger: one row for every file a stage removed, and why.
+"""The ledgers: one row for every item a stage removed, and why, with reasons from one registry.
 
-Reasons are short snake_case words; `duplicate_of` is set only for duplicate reasons.
+Reasons are short snake_case words; `REASONS` is the registry, with what each one means (the README and
+`seed report` show these). A reason that is not registered is an error, never a new word in the data:
+a stage that needs a new reason adds it here. `duplicate_of` is set only for duplicate reasons.
 """
 
 from __future__ import annotations
 
-import re
-
-# Reasons the crawl records (later stages add their own, e.g. exact_duplicate, syntax_error, low_quality).
+# Reasons the crawl records.
 BINARY = "binary"
 TOO_LARGE = "too_large"
 UNDECODABLE = "undecodable"
@@ -19,20 +19,54 @@ UNREADABLE = "unreadable"
 UNKNOWN_LANGUAGE = "unknown_language"
 LANGUAGE_EXCLUDED = "language_excluded"
 REPO_FILE_CAP = "repo_file_cap"
+# Reasons whose duplicate_of is the sha256 of the kept representative.
 DUPLICATE_REASONS = frozenset({"exact_duplicate", "near_duplicate"})
 # Reasons whose duplicate_of is set when a kept copy of the same file exists, else null: the files of a
 # repository dropped as a (near) copy of another repository.
 REPO_DUPLICATE = "repo_duplicate"
 OPTIONAL_DUPLICATE_REASONS = frozenset({REPO_DUPLICATE})
 
-_REASON = re.compile(r"^[a-z][a-z0-9_]*$")
+REASONS: dict[str, str] = {
+    # crawl
+    BINARY: "a NUL byte in the first 8 KB",
+    TOO_LARGE: "larger than max_file_bytes",
+    UNDECODABLE: "not valid UTF-8",
+    UNDECODABLE_PATH: "the path is not valid UTF-8",
+    LFS_POINTER: "a Git LFS pointer, not the file",
+    SYMLINK: "a symbolic link (recorded, never followed)",
+    SUBMODULE: "a submodule entry",
+    UNREADABLE: "the file could not be read",
+    UNKNOWN_LANGUAGE: "extension or file name not in the language table",
+    LANGUAGE_EXCLUDED: "a language the run does not keep",
+    REPO_FILE_CAP: "beyond max_files_per_repo in its repository",
+    # exact_dedup, near_dedup
+    "exact_duplicate": "same contents as the kept file duplicate_of",
+    "near_duplicate": "MinHash-similar to the kept file duplicate_of",
+    REPO_DUPLICATE: "its repository is a (near) copy of a kept repository",
+    # syntax
+    "auto_generated": "marked as generated",
+    "encoded_data": "mostly base64/hex data",
+    "minified": "minified (very long lines)",
+    "data_literals": "mostly literal-only lines",
+    "syntax_error": "too large a share of bytes in tree-sitter ERROR/MISSING regions",
+    "parse_too_large": "larger than syntax_max_parse_bytes",
+    "parse_timeout": "parsing took longer than syntax_parse_timeout_ms",
+    # the quality scorer and training-ready outputs
+    "low_quality": "quality score below the cut",
+    "contaminated": "shares a 10-gram with a benchmark",
+}
+
+
+def check_reason(reason: str) -> None:
+    if reason not in REASONS:
+        raise ValueError(f"ledger reason {reason!r} is not registered in seedlib/ledger.py REASONS "
+                         f"(known: {', '.join(sorted(REASONS))})")
 
 
 def drop(repo: str, path: str, sha256: str | None, stage: str, reason: str,
          duplicate_of: str | None = None) -> dict:
-    """One ledger row. Checks the reason's shape so a typo cannot create a new silent category."""
-    if not _REASON.match(reason):
-        raise ValueError(f"ledger reason must be snake_case, got {reason!r}")
+    """One row of the files ledger. A typo in a reason cannot create a new silent category."""
+    check_reason(reason)
     if reason not in OPTIONAL_DUPLICATE_REASONS and (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
         raise ValueError(f"duplicate_of is required for duplicate reasons only (reason {reason!r})")
     return {"repo": repo, "path": path, "sha256": sha256, "stage": stage, "reason": reason,

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from seedlib import datasets
+from seedlib import datasets, ledger
 from seedlib.storage import Storage
 
 STAGE_FILE = "_STAGE.json"
@@ -202,6 +202,10 @@ class StageRecorder:
             report.datasets[name] = {"paths": [k for k, _ in entries], "rows": sum(n for _, n in entries)}
         report.datasets.update(passed or {})
         report.dropped = dict(sorted(dropped.items()))
+        unknown = sorted(r for r in report.dropped if r not in ledger.REASONS)
+        if unknown:
+            raise StageError(f"stage {self.name}: ledger reason {unknown[0]!r} is not registered in "
+                             "seedlib/ledger.py REASONS")
         report.rows_out = report.datasets[self.output]["rows"]
         n_dropped = report.datasets[self.ledger]["rows"]
         report.rows_in = report.rows_out + n_dropped if rows_in is None else rows_in

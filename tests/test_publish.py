@@ -60,8 +60,10 @@ def test_stage_report_counts_come_from_the_rows(spec):
 
 
 def test_ledger_reasons_are_checked():
-    with pytest.raises(ValueError, match="snake_case"):
+    with pytest.raises(ValueError, match="ledger reason 'Too Big' is not registered"):
         ledger.drop("r", "p", None, "crawl", "Too Big")
+    with pytest.raises(ValueError, match="ledger reason 'too_big' is not registered"):
+        ledger.drop("r", "p", None, "crawl", "too_big")
     with pytest.raises(ValueError, match="duplicate_of"):
         ledger.drop("r", "p", None, "dedup", "exact_duplicate")
 
@@ -147,13 +149,13 @@ def test_filter_parts_maps_input_parts_to_output_parts(spec):
             drop = [r for r in rows if r["content"].endswith("2\n")]
             kept = table.filter([r not in drop for r in rows])
             kept = kept.append_column("checked", pa.array([True] * kept.num_rows))
-            return kept, [ledger.drop(r["repo"], r["path"], r["sha256"], "odd", "odd_file") for r in drop]
+            return kept, [ledger.drop(r["repo"], r["path"], r["sha256"], "odd", "low_quality") for r in drop]
         return decide
 
     items = list(enumerate(crawl.datasets["files"]["paths"]))
     parts = list(filter_parts(spec.to_json(), "odd", make_filter, reversed(items)))
     report = StageRecorder(spec.storage(), spec.stage_prefix("odd"), "odd", "crawl").finish(parts, crawl.rows_out)
-    assert (report.rows_in, report.rows_out, report.dropped) == (5, 4, {"odd_file": 1})
+    assert (report.rows_in, report.rows_out, report.dropped) == (5, 4, {"low_quality": 1})
     assert [p.rsplit("/", 1)[1] for p in report.datasets["files"]["paths"]] == [
         "part-00000-0000.parquet", "part-00001-0000.parquet", "part-00002-0000.parquet"]
     kept = spec.storage().read_parquet(report.datasets["files"]["paths"])
