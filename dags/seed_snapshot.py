@@ -23,21 +23,16 @@ import datetime as dt
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, chain, task
 
 from seedlib.pipelines import SNAPSHOTS, Stage
+from seedlib.stage_operator import StageOperator
 
 SPARK_CONN = "spark_local"  # AIRFLOW_CONN_SPARK_LOCAL; `seed run`/`seed ui` default it to local[*]
 PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
 
 
-def stage_task(stage: Stage, ref):
-    """The task of one declared stage; a failure a retry cannot mend is not retried."""
-
-    @task(task_id=stage.name, doc=stage.doc)
-    def run_stage(ref: str) -> dict:
-        from seedlib.airflow_support import stage_task as run
-
-        return run(SNAPSHOTS.name, stage.name, ref, SPARK_CONN)
-
-    return run_stage(ref)
+def stage_task(stage: Stage, ref) -> StageOperator:
+    """The task of one declared stage: it runs the stage's engine; a failure a retry cannot mend is not
+    retried, and a killed task stops the processes it started."""
+    return StageOperator(pipeline=SNAPSHOTS.name, stage=stage.name, ref=ref, spark_conn=SPARK_CONN, doc=stage.doc)
 
 
 def _mask_secrets(context) -> None:

@@ -17,6 +17,7 @@ the process exits with EXIT_RETRY or EXIT_FAIL so the task can tell Airflow not 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -193,10 +194,13 @@ def _spark_submit(spec: RunSpec, stage: Stage, conn_id: str) -> int:
         application_args=_engine_args(spec, stage),
         conf={"spark.ui.enabled": "false",
               "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{JOBS / 'log4j2.properties'}"})
+    _RUNNING["stop"] = hook.on_kill
     try:
         hook.submit(str(JOBS / "stage.py"))
     except Exception:  # noqa: BLE001 - the hook's AirflowException for a non-zero spark-submit
         return EXIT_RETRY  # the reason is in _FAILED.json (or the log, if the JVM never started)
+    finally:
+        _RUNNING.pop("stop", None)
     return EXIT_OK
 
 
@@ -212,7 +216,41 @@ def _accelerate_launch(spec: RunSpec, stage: Stage) -> int:
     cmd += ["-m", "seedlib.runner", *_engine_args(spec, stage)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(JOBS.parent), env.get("PYTHONPATH")]))
-    return subprocess.run(cmd, env=env).returncode
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    _RUNNING["stop"] = lambda: _stop_tree(proc)
+    try:
+        return proc.wait()
+    finally:
+        _RUNNING.pop("stop", None)
+
+
+# How to stop the engine process the current task started (Airflow calls the task's on_kill).
+_RUNNING: dict[str, Callable[[], None]] = {}
+
+
+def stop_engine() -> None:
+    """Stop the spark-submit or accelerate processes of the running stage (the task was killed)."""
+    stop = _RUNNING.pop("stop", None)
+    if stop is not None:
+        stop()
+
+
+def _stop_tree(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM the launcher and every process under it (torchrun puts its workers in sessions of their
+    own, so the process group is not enough), then SIGKILL what is left after the grace period."""
+    import psutil
+
+    try:
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for p in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
+    _, alive = psutil.wait_procs(tree, timeout=grace_s)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
 
 
 # ---------- in the engine's process ----------

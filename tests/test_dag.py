@@ -43,6 +43,7 @@ def test_schedule_params_and_stage_order():
 
     for stage in SNAPSHOTS.stages:  # one task per declared stage, with the DAG's retry policy
         task = dag.get_task(stage.name)
+        assert type(task).__name__ == "StageOperator" and (task.pipeline, task.stage) == ("snapshots", stage.name)
         assert task.retries == 2 and task.doc == stage.doc
     assert {"snapshot_date", "sources", "languages", "max_file_bytes", "storage", "skip_stages",
             "fresh"} <= set(dag.params.keys())
@@ -53,7 +54,7 @@ def test_schedule_params_and_stage_order():
 def test_dag_file_imports_nothing_heavy_at_parse_time():
     code = (f"import sys, runpy; runpy.run_path({str(ROOT / 'dags' / 'seed_snapshot.py')!r}); "
             "heavy = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pyarrow', 'torch', 'boto3') "
-            "or (m.startswith('seedlib') and m not in ('seedlib', 'seedlib.pipelines'))]; "
+            "or (m.startswith('seedlib') and m not in ('seedlib', 'seedlib.pipelines', 'seedlib.stage_operator'))]; "
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

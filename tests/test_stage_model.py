@@ -201,3 +201,38 @@ def test_spark_and_accelerate_stages_killed_halfway_resume_only_unfinished_parts
         spec.storage(), spec.stage_prefix("tag")).resumed_parts, report.resumed_parts]
     for name, table in expected_published.items():
         assert manifest.read_dataset(spec.storage(), DATE, name, publications="toy").equals(table)
+
+
+@pytest.mark.slow
+def test_a_killed_task_stops_the_engine_processes_it_started(tmp_path, toy_env, monkeypatch):
+    """What a task's on_kill does (StageOperator.on_kill -> runner.stop_engine): no worker survives."""
+    import threading
+
+    from seedlib.runner import StageFailed, stop_engine
+
+    spec = toy_run(tmp_path, "manual__stopped")
+    launch(TOY_REF, "make", spec.ref())
+    launch(TOY_REF, "tag", spec.ref())
+    monkeypatch.setenv("TOY_PART_DELAY", "30")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    outcome = {}
+
+    def run():
+        try:
+            launch(TOY_REF, "score", spec.ref())
+        except StageFailed as e:
+            outcome["failed"] = e
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    plan = f"{spec.stage_prefix('score')}/_PLAN.json"
+    deadline = time.monotonic() + 120
+    while not spec.storage().exists(plan):  # both ranks are up and in the slow first part
+        assert time.monotonic() < deadline and thread.is_alive()
+        time.sleep(0.2)
+    started = {p.pid for p in psutil.Process().children(recursive=True)} - before
+    assert len(started) >= 3  # the launcher and two ranks
+    stop_engine()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and "failed" in outcome
+    assert not [p for p in map(_process, started) if p and p.status() != psutil.STATUS_ZOMBIE]
