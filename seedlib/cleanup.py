@@ -1,8 +1,9 @@
 """Garbage collection of unpublished run prefixes (`seed gc`).
 
-A run's work lives under `snapshots/dt=D/runs/RUN/` until its manifest is published. Runs that failed,
-were killed, or were superseded by a later publication of the same date are garbage once they are older
-than a grace period (so a run still in progress is never touched).
+A run's work lives under `PREFIX/dt=D/runs/RUN/` (PREFIX: each declared pipeline's publications, e.g.
+`snapshots`) until its manifest is published. Runs that failed, were killed, or were superseded by a
+later publication of the same date are garbage once they are older than a grace period (so a run still
+in progress is never touched).
 """
 
 from __future__ import annotations
@@ -37,14 +38,23 @@ def find_garbage(storage: Storage, older_than_hours: float, now: dt.datetime | N
     A run's age is taken from its `_RUN.json` (prepare writes it before anything else of the run), so a
     prefix without one is left over from a crash or an interrupted delete and is always garbage.
     """
+    from seedlib.pipelines import PIPELINES
+
     now = now or dt.datetime.now(dt.timezone.utc)
     found = []
-    for name in storage.list_dirs("snapshots"):  # names without a trailing '/'
+    for publications in sorted({p.prefix for p in PIPELINES.values()}):
+        found += _garbage_of(storage, publications, older_than_hours, now)
+    return found
+
+
+def _garbage_of(storage: Storage, publications: str, older_than_hours: float, now: dt.datetime) -> list[Garbage]:
+    found = []
+    for name in storage.list_dirs(publications):  # names without a trailing '/'
         if not name.startswith("dt="):
             continue
         snapshot = name[3:]
-        keep = published_runs(manifest.read(storage, snapshot))
-        runs_prefix = f"{snapshot_prefix(snapshot)}/runs"
+        keep = published_runs(manifest.read(storage, snapshot, publications))
+        runs_prefix = f"{snapshot_prefix(snapshot, publications)}/runs"
         for run_id in storage.list_dirs(runs_prefix):
             if run_id in keep:
                 continue
