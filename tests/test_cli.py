@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,27 @@ def test_bad_input_exits_2_naming_the_key(tmp_path, args, env, message):
     assert not (tmp_path / ".seed" / "airflow").exists()  # failed before starting Airflow
 
 
+def test_unusable_storage_fails_fast_naming_endpoint_and_reason(tmp_path, s3_server):
+    cases = [
+        ({"SEED_S3_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
+         "s3://bucket/seed", "could not connect to http://127.0.0.1:9"),
+        ({"SEED_S3_ENDPOINT_URL": s3_server, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+          "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None},
+         "s3://bucket/seed", "no credentials found"),
+        ({"SEED_S3_ENDPOINT_URL": s3_server, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
+         "s3://no-such-bucket/seed", "bucket no-such-bucket does not exist"),
+    ]
+    for env, root, message in cases:
+        started = time.monotonic()
+        shell = {k: v for k, v in user_env(**{k: v for k, v in env.items() if v}).items() if env.get(k, "") is not None}
+        out = seed("run", "--storage", root, cwd=tmp_path, env=shell, timeout=60)
+        assert time.monotonic() - started < 30  # the probe's few attempts and short timeouts, not minutes
+        assert out.returncode == 2, out.stderr
+        assert f"storage {root} (endpoint {env['SEED_S3_ENDPOINT_URL']}) is not usable" in out.stderr
+        assert message in out.stderr and "Traceback" not in out.stderr
+        assert not (tmp_path / ".seed" / "airflow").exists()
+
+
 @pytest.mark.slow
 def test_run_status_gc_in_a_fresh_directory(tmp_path):
     repo = make_repo(tmp_path / "src" / "proj", {"main.py": "print(1)\n", "x.bin": b"\x00\x01"})
@@ -59,9 +81,25 @@ def test_run_status_gc_in_a_fresh_directory(tmp_path):
     run = seed("run", "--source", str(repo), "--date", "2026-04-01", cwd=work, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "snapshot 2026-04-01 published" in run.stdout
-    assert "[crawl] local/proj: ok, 1 files kept, 1 dropped" in run.stdout + run.stderr
+    # the compact view: one line per stage, Airflow's and Spark's output only in the log file
+    [crawl_line] = [line for line in run.stdout.splitlines() if line.split()[:1] == ["crawl"] and " in " in line]
+    assert crawl_line.split()[1:5] == ["2", "in", "1", "out"] and "binary=1" in crawl_line
+    assert "INFO" not in run.stdout and "spark-submit" not in run.stdout
+    [log] = (work / ".seed" / "logs").glob("run-*.log")
+    assert f"full log: {log}" in run.stdout
+    assert "[crawl] local/proj: ok, 1 files kept, 1 dropped" in log.read_text()
     manifest = work / ".seed" / "data" / "snapshots" / "dt=2026-04-01" / "_MANIFEST.json"
     assert manifest.is_file()
+    published = manifest.read_bytes()
+
+    # Bad input is refused before Airflow starts, and the published snapshot stays as it was.
+    for args, message in [(["--source", str(tmp_path / "no-such-repo")], "no-such-repo does not exist"),
+                          (["--language", "Pyhton"], "unknown language 'Pyhton'; did you mean 'Python'"),
+                          (["--skip", "crawl"], "crawl cannot be skipped")]:
+        bad = seed("run", *args, "--date", "2026-04-01", cwd=work, timeout=60)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+        assert manifest.read_bytes() == published
+    assert len(list((work / ".seed" / "logs").glob("run-*.log"))) == 1  # no run was started
 
     status = seed("status", cwd=work)
     assert status.returncode == 0
