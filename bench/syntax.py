@@ -145,8 +145,8 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     config = load_config({"storage": "/tmp/unused"}, {})
     print(f"machine: {machine()}")
-    print(f"config: max_error_ratio={config.syntax_max_error_ratio}, "
-          f"by_language={dict(config.syntax_error_ratio_by_language)}, rules={list(config.syntax_rules)}")
+    print(f"config: max_error_ratio={config.syntax.max_error_ratio}, "
+          f"by_language={dict(config.syntax.error_ratio_by_language)}, rules={list(config.syntax.rules)}")
     print("baseline: a plain loop calling Parser.parse(bytes) on one core, same files, same run\n")
     header = (f"{'language':<11}{'files':>6}{'MB':>6}{'base MB/s':>10}{'ours MB/s':>10}{'ours/base':>10}"
               f"{'target':>7}  {'false rej':>9}  {'caught trunc':>12}{'caught brkt':>12}  all drops of the good files, by reason")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from seedlib.config import ConfigError, Secrets, redact
+from seedlib.config import ConfigError, Secrets, flat_dict, redact
 from seedlib.run import RunSpec, prepare_run
 from seedlib.stage import StageError
 from seedlib.storage import PublishConflict, StorageError
@@ -52,7 +52,8 @@ def prepare_task(pipeline: str, params, data_interval_start, run_id: str) -> str
             raise AirflowFailException(str(e)) from None
         raise
     PREPARED[run_id] = spec.ref()
-    print(f"[prepare] {spec.pipeline} {spec.snapshot}, run {spec.run_id}, storage {spec.config['storage']}"
+    storage = flat_dict(spec.config)["storage"]
+    print(f"[prepare] {spec.pipeline} {spec.snapshot}, run {spec.run_id}, storage {storage}"
           + (f", skipping {', '.join(spec.skip)}" if spec.skip else ""))
     return spec.ref()
 

@@ -22,7 +22,7 @@ import urllib.request
 from typing import Any, Sequence
 
 from seedlib import cleanup, embedded, manifest, processes
-from seedlib.config import FIELDS, ConfigError, Secrets, load_config, redact
+from seedlib.config import ConfigError, Secrets, help_for, load_config, redact
 from seedlib.pipelines import SNAPSHOTS
 from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
 from seedlib.sources import parse_specs
@@ -32,7 +32,7 @@ from seedlib.storage import StorageError, probe
 
 def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="YAML configuration file (also SEED_CONFIG)")
-    p.add_argument("--storage", metavar="URI", help=FIELDS["storage"].metadata["help"])
+    p.add_argument("--storage", metavar="URI", help=help_for("storage"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "passes through unchanged and the manifest marks it skipped")
     run.add_argument("--fresh", action="store_true",
                      help="start a new run instead of resuming the date's unfinished one with the same inputs")
-    run.add_argument("--allow-empty", action="store_true", help=FIELDS["allow_empty"].metadata["help"])
+    run.add_argument("--allow-empty", action="store_true", help=help_for("allow_empty"))
     run.add_argument("--verbose", action="store_true",
                      help="stream Airflow's and Spark's logs here instead of the compact view (they always "
                           "go to the log file too)")
@@ -116,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Everything that can be checked before Airflow starts is checked here, so bad input fails in seconds:
     # configuration (keys, types, language names), local sources, skipped stages, and the storage root.
     config = load_config(_overrides(args), environ, args.config)
-    parse_specs(config.sources)
+    parse_specs(config.run.sources)
     try:
         SNAPSHOTS.skipped(args.skip)
     except ValueError as e:
@@ -133,12 +133,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         conf["fresh"] = True
 
     home = embedded.seed_home(environ)
-    env = embedded.environment(environ, home=home, spark_master=config.spark_master)
+    env = embedded.environment(environ, home=home, spark_master=config.run.spark_master)
     embedded.apply(env)
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"run-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
-    print(f"seed run: storage {config.storage}; full log {log_path}", flush=True)
+    print(f"seed run: storage {config.run.storage}; full log {log_path}", flush=True)
     from seedlib import airflow_support, dagrun, progress
 
     logical_date = dt.datetime.now(dt.timezone.utc)
@@ -204,10 +204,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     config = load_config(_overrides(args), environ, args.config)
     _check_port_free(args.port, "--port")
-    env = embedded.environment(environ, home=embedded.seed_home(environ), spark_master=config.spark_master,
+    env = embedded.environment(environ, home=embedded.seed_home(environ), spark_master=config.run.spark_master,
                                api_port=args.port, log_port=_free_port())
     if args.storage:
-        env["SEED_STORAGE"] = config.storage
+        env["SEED_STORAGE"] = config.run.storage
     if args.config:
         env["SEED_CONFIG"] = os.path.abspath(args.config)
     # One loopback log server per configured port (a user may have set the two apart).

@@ -1,4 +1,14 @@
-"""The one typed configuration of a snapshot run.
+"""The one typed configuration of a run, composed of sections declared beside their stages.
+
+Sections (the mapping table `SECTIONS` below): `run`, `s3`, `github` (seedlib/sections.py), `crawl`
+(seedlib/crawl/settings.py), `dedup`, `repo_dedup`, `near_dedup` (seedlib/dedup/settings.py) and `syntax`
+(seedlib/syntax/settings.py). Code reads values by section: `config.near_dedup.threshold`.
+
+What users type is flat: key `threshold` of section `near_dedup` is `near_dedup_threshold` in a YAML file,
+as `SEED_NEAR_DEDUP_THRESHOLD`, as a run param or a flag; the `run` and `crawl` sections' keys are spelt as
+they are (`storage`, `max_file_bytes`, `commit_min_stars`). YAML also takes the nested form
+`near_dedup: {threshold: 0.7}`. `public_dict()` (manifests, _RUN.json) is nested by section;
+`config_from_dict()` reads it and the flat form of older manifests (`flat_dict` normalises either).
 
 Precedence, highest first: explicit overrides (command-line flags, Airflow run params) > environment
 `SEED_<KEY>` > YAML file > defaults. A bad value fails fast with a `ConfigError` that names the key and
@@ -12,15 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
+from seedlib.crawl.settings import CrawlSection
+from seedlib.dedup.settings import DedupSection, NearDedupSection, RepoDedupSection
+from seedlib.sections import ConfigError, GitHubSection, RunSection, S3Section, SectionError
+from seedlib.syntax.settings import SyntaxSection
 
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or of the wrong type. The message names the key."""
+__all__ = ["Config", "ConfigError", "Secrets", "load_config", "config_from_dict", "flat_dict", "help_for",
+           "redact", "SECTIONS", "FLAT", "FIELDS", "markdown"]
 
 
 # Keys that must never be configured in a file; they come from the environment only.
@@ -33,91 +48,89 @@ _SECRET_LIKE_KEYS = {"github_token", "token", "aws_access_key_id", "aws_secret_a
 
 @dataclass(frozen=True)
 class Config:
-    """Effective configuration. Field docs are shown by `seed run --help`."""
+    """Effective configuration, one attribute per section (see SECTIONS)."""
 
-    storage: str = field(default="", metadata={"help": "root URI: file:///abs/path or s3://bucket/prefix "
-                                                       "(default: <working dir>/.seed/data)"})
-    sources: tuple[str, ...] = field(default=(), metadata={
-        "help": "repositories to crawl: git URL, file:///abs/repo, local path, @FILE; empty = embedded default"})
-    languages: tuple[str, ...] = field(default=(), metadata={"help": "languages to keep (empty = all known)"})
-    max_file_bytes: int = field(default=1_000_000, metadata={"help": "files larger than this are dropped as too_large"})
-    max_files_per_repo: int = field(default=200_000, metadata={
-        "help": "files beyond this many in one repository are dropped as repo_file_cap"})
-    clone_timeout_s: int = field(default=600, metadata={"help": "seconds allowed for one git clone"})
-    github_api_url: str = field(default="https://api.github.com", metadata={"help": "GitHub REST API base URL"})
-    github_min_stars: int = field(default=0, metadata={"help": "github: search results need at least this many stars"})
-    github_min_forks: int = field(default=0, metadata={"help": "... and this many forks"})
-    github_include_forks: bool = field(default=False, metadata={"help": "keep repositories that are forks"})
-    github_include_archived: bool = field(default=False, metadata={"help": "keep archived repositories"})
-    commit_min_stars: int = field(default=100, metadata={"help": "commits are extracted from repositories with at least this many stars (ignored when unknown)"})
-    commit_min_forks: int = field(default=10, metadata={"help": "... and this many forks (ignored when unknown)"})
-    commit_min_commits: int = field(default=100, metadata={"help": "... and this many first-parent commits"})
-    commit_min_days: int = field(default=100, metadata={"help": "... and this many days between first and last commit"})
-    commit_max_commits: int = field(default=1000, metadata={"help": "newest first-parent commits kept per repository"})
-    commit_max_file_bytes: int = field(default=200_000, metadata={"help": "before/after contents larger than this are left out"})
-    allow_empty: bool = field(default=False, metadata={
-        "help": "publish even when every repository failed or no file was kept (refused by default: an "
-                "empty snapshot would replace the date's previous one)"})
-    spark_master: str = field(default="local[*]", metadata={"help": "Spark master for the embedded connection"})
-    partitions: int = field(default=4, metadata={"help": "Spark partitions for per-repository work"})
-    s3_endpoint_url: str = field(default="", metadata={"help": "S3 endpoint (empty = AWS); e.g. http://127.0.0.1:9000"})
-    s3_region: str = field(default="us-east-1", metadata={"help": "S3 region"})
-    s3_max_attempts: int = field(default=10, metadata={"help": "S3 attempts per request (throttling and 5xx are retried)"})
-    # The dedup stages (seedlib/dedup): exact_dedup, near_dedup.
-    dedup_against_published: bool = field(default=True, metadata={
-        "help": "also drop files that duplicate files published by earlier snapshots (the dedup index in their "
-                "manifests), so each snapshot holds only what is new; false makes every snapshot self-contained"})
-    dedup_exact_hash: str = field(default="raw", metadata={
-        "help": "exact dedup key: raw (SHA-256 of the bytes) or whitespace (of the contents with whitespace runs collapsed)"})
-    dedup_keep_order: tuple[str, ...] = field(default=("license", "stars", "forks", "pushed"), metadata={
-        "help": "which copy is kept: repository criteria in order (license = permissive first, stars, forks, "
-                "pushed = most recent), then repo and path ascending"})
-    dedup_permissive_licenses: tuple[str, ...] = field(default=(
-        "MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense", "0BSD", "Zlib",
-        "CC0-1.0", "BSL-1.0", "PSF-2.0", "Python-2.0"), metadata={"help": "SPDX ids counted as permissive (case-insensitive)"})
-    near_dedup_shingle: int = field(default=5, metadata={"help": "words per MinHash shingle (1-8)"})
-    near_dedup_num_perm: int = field(default=256, metadata={"help": "MinHash permutations"})
-    near_dedup_threshold: float = field(default=0.7, metadata={
-        "help": "Jaccard threshold of near duplicates (LSH bands x rows are derived from it); 0 disables"})
-    near_dedup_max_bucket: int = field(default=100, metadata={
-        "help": "LSH buckets with more members link each member to the best one only (never gathered into one task)"})
-    near_dedup_max_component: int = field(default=10_000, metadata={
-        "help": "in larger components only files similar to the keeper itself are dropped"})
-    repo_dedup_threshold: float = field(default=0.85, metadata={
-        "help": "Jaccard threshold over repositories' sets of file hashes for repo_duplicate; 0 disables"})
-    repo_dedup_min_files: int = field(default=5, metadata={
-        "help": "repositories with fewer distinct files are not compared for repository-level near dedup"})
-    # The syntax stage (seedlib/syntax): tree-sitter check and minimal rules.
-    syntax_max_error_ratio: float = field(default=0.001, metadata={
-        "help": "files whose share of bytes in tree-sitter ERROR/MISSING regions exceeds this are dropped as syntax_error"})
-    syntax_error_ratio_by_language: tuple[tuple[str, float], ...] = field(
-        default=(("C", 0.25), ("C++", 0.25), ("CUDA", 0.25)), metadata={
-            "help": "per-language overrides of syntax_max_error_ratio (LANG=RATIO,...; replaces the default list)"})
-    syntax_max_parse_bytes: int = field(default=500_000, metadata={
-        "help": "larger files of a parsed language are dropped as parse_too_large"})
-    syntax_parse_timeout_ms: int = field(default=5_000, metadata={
-        "help": "a parse running longer is cancelled and the file dropped as parse_timeout"})
-    syntax_rules: tuple[str, ...] = field(default=("auto_generated", "encoded_data", "minified", "data_literals"),
-                                          metadata={"help": "minimal rules applied before parsing (empty = none)"})
-    syntax_max_line_chars: int = field(default=1_000, metadata={"help": "a longer line makes a file minified"})
-    syntax_max_mean_line_chars: int = field(default=100, metadata={
-        "help": "a higher mean line length makes a file minified"})
-    syntax_max_encoded_run: int = field(default=1_024, metadata={
-        "help": "a longer base64/hex run makes a file encoded_data"})
-    syntax_max_encoded_share: float = field(default=0.5, metadata={
-        "help": "a larger share of characters in base64/hex runs (>= 64 chars) makes a file encoded_data"})
-    syntax_max_data_share: float = field(default=0.5, metadata={
-        "help": "a larger share of bytes on literal-only lines makes a code file data_literals"})
+    run: RunSection = field(default_factory=RunSection)
+    s3: S3Section = field(default_factory=S3Section)
+    github: GitHubSection = field(default_factory=GitHubSection)
+    crawl: CrawlSection = field(default_factory=CrawlSection)
+    dedup: DedupSection = field(default_factory=DedupSection)
+    repo_dedup: RepoDedupSection = field(default_factory=RepoDedupSection)
+    near_dedup: NearDedupSection = field(default_factory=NearDedupSection)
+    syntax: SyntaxSection = field(default_factory=SyntaxSection)
 
     def public_dict(self) -> dict[str, Any]:
-        """JSON-ready, secret-free view (what goes into manifests and logs)."""
-        out = dataclasses.asdict(self)
-        for k, v in out.items():
-            if FIELDS[k].type == _MAPPING:
-                out[k] = {name: value for name, value in v}
-            elif isinstance(v, tuple):
-                out[k] = list(v)
+        """JSON-ready, secret-free view, nested by section (what goes into manifests and logs)."""
+        out: dict[str, Any] = {}
+        for name in SECTIONS:
+            section = getattr(self, name)
+            out[name] = {f.name: _jsonable(f, getattr(section, f.name)) for f in dataclasses.fields(section)}
         return out
+
+    def flat(self) -> dict[str, Any]:
+        """Every value by its flat name (what users type)."""
+        return {flat: getattr(getattr(self, s), k) for flat, (s, k) in FLAT.items()}
+
+
+def _jsonable(f: dataclasses.Field, value: Any) -> Any:
+    if f.type == _MAPPING:
+        return {name: number for name, number in value}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+# THE mapping table between sections and flat names: section -> the prefix of its keys' flat names.
+# `<prefix><key>` is what users type (YAML flat keys, SEED_<FLAT>, run params, flags).
+SECTIONS: dict[str, str] = {
+    "run": "",
+    "s3": "s3_",
+    "github": "github_",
+    "crawl": "",
+    "dedup": "dedup_",
+    "repo_dedup": "repo_dedup_",
+    "near_dedup": "near_dedup_",
+    "syntax": "syntax_",
+}
+_CLASSES: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+assert list(_CLASSES) == list(SECTIONS), "Config's sections and SECTIONS must agree"
+
+# flat name -> (section, key), and flat name -> the dataclass field (type, default, help).
+FLAT: dict[str, tuple[str, str]] = {}
+FIELDS: dict[str, dataclasses.Field] = {}
+for _section, _prefix in SECTIONS.items():
+    for _f in dataclasses.fields(_CLASSES[_section]):
+        _flat = _prefix + _f.name
+        assert _flat not in FLAT and _flat not in SECTIONS, f"flat name {_flat} is ambiguous"
+        FLAT[_flat], FIELDS[_flat] = (_section, _f.name), _f
+del _section, _prefix, _f, _flat
+
+
+def flat_name(section: str, key: str) -> str:
+    """How users spell a section's key: near_dedup, threshold -> near_dedup_threshold."""
+    return SECTIONS[section] + key
+
+
+def help_for(name: str) -> str:
+    """The help text of a key, by its flat name (`allow_empty`) or as `section.key`."""
+    if "." in name:
+        name = flat_name(*name.split(".", 1))
+    return FIELDS[name].metadata["help"]
+
+
+def flat_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration dict by flat names, from the nested form (`public_dict()`, new manifests) or the
+    flat form (older manifests and run specs), without checking it. A section's unknown key is kept as
+    `section.key`, so comparisons of two dicts still see it."""
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in SECTIONS and isinstance(value, Mapping):
+            for key, inner in value.items():
+                known = key in {f.name for f in dataclasses.fields(_CLASSES[name])}
+                out[flat_name(name, key) if known else f"{name}.{key}"] = inner
+        else:
+            out[name] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -138,10 +151,6 @@ class Secrets:
         for key, names in SECRET_ENV.items():
             found[key] = next((environ[n] for n in names if environ.get(n)), None)
         return cls(**found)
-
-
-FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-SYNTAX_RULES = frozenset({"auto_generated", "encoded_data", "minified", "data_literals"})
 
 
 def env_name(key: str) -> str:
@@ -239,15 +248,22 @@ def _coerce_mapping(where: str, value: Any) -> tuple[tuple[str, float], ...]:
 
 def _check_key(key: str, origin: str) -> None:
     if key in SECRET_ENV or key.lower() in _SECRET_LIKE_KEYS:
-        names = " or ".join(SECRET_ENV.get(key, ("the environment",)))
-        raise ConfigError(f"{key} (from {origin}): secrets are not accepted here; set {names} in the environment")
+        where = f"set {' or '.join(SECRET_ENV[key])} in the environment" if key in SECRET_ENV else \
+            "they come from the environment only"
+        raise ConfigError(f"{key} (from {origin}): secrets are not accepted here; {where}")
     if key not in FIELDS:
+        import difflib
+
+        close = difflib.get_close_matches(key, sorted(FIELDS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
         known = ", ".join(sorted(FIELDS))
-        raise ConfigError(f"{key} (from {origin}): unknown configuration key; known keys: {known}")
+        raise ConfigError(f"{key} (from {origin}): unknown configuration key{hint}; known keys: {known}; "
+                          f"sections (nested form in YAML): {', '.join(SECTIONS)}")
 
 
 # SEED_* variables that are not configuration keys: where things live, and the secrets.
-NON_KEY_ENV = frozenset({"SEED_HOME", "SEED_CONFIG"} | {n for names in SECRET_ENV.values() for n in names})
+NON_KEY_ENV = frozenset({"SEED_HOME", "SEED_CONFIG", "SEED_GPU_POD_TEMPLATE"}  # the last: helm's GPU pods
+                        | {n for names in SECRET_ENV.values() for n in names})
 
 
 def _check_environment(environ: Mapping[str, str]) -> None:
@@ -260,7 +276,7 @@ def _check_environment(environ: Mapping[str, str]) -> None:
             close = difflib.get_close_matches(name, sorted(keys), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigError(f"environment {name}: not a configuration key{hint} (keys are SEED_<KEY>, "
-                              "see `seed run --help`; also SEED_HOME and SEED_CONFIG)")
+                              "see docs/configuration.md; also SEED_HOME and SEED_CONFIG)")
 
 
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -282,9 +298,45 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+def _entries(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """One layer's raw values by flat name, from the flat form (`near_dedup_threshold: 0.7`) and the nested
+    form (`near_dedup: {threshold: 0.7}`), refusing secrets, unknown keys and a key given twice."""
+    out: dict[str, Any] = {}
+    spelt: dict[str, str] = {}
+
+    def put(flat: str, as_given: str, value: Any) -> None:
+        if flat in out:
+            raise ConfigError(f"{flat} (from {origin}): given twice, as {spelt[flat]} and as {as_given}")
+        out[flat], spelt[flat] = value, as_given
+
+    for name, value in data.items():
+        name = str(name)
+        if name in SECTIONS and (isinstance(value, Mapping) or value is None):
+            keys = [f.name for f in dataclasses.fields(_CLASSES[name])]
+            for key, inner in (value or {}).items():
+                key = str(key)
+                if flat_name(name, key) in SECRET_ENV or key.lower() in _SECRET_LIKE_KEYS:
+                    _check_key(flat_name(name, key) if flat_name(name, key) in SECRET_ENV else key, origin)
+                if key not in keys:
+                    import difflib
+
+                    close = difflib.get_close_matches(key, keys, n=1)
+                    hint = f"; did you mean {close[0]}?" if close else ""
+                    raise ConfigError(f"{name}.{key} (from {origin}): unknown key in section {name}{hint}; "
+                                      f"its keys: {', '.join(keys)}")
+                put(flat_name(name, key), f"{name}.{key}", inner)
+        elif name in SECTIONS:
+            raise ConfigError(f"{name} (from {origin}): a section: expected a mapping of key: value, "
+                              f"got {value!r}")
+        else:
+            _check_key(name, origin)
+            put(name, name, value)
+    return out
+
+
 def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None,
                 config_file: str | None = None, cwd: str | None = None) -> Config:
-    """Build the effective Config from the layers. `overrides` keys are Config field names.
+    """Build the effective Config from the layers. `overrides` keys are flat names (as run params).
 
     The YAML file is `config_file`, else `SEED_CONFIG` from `environ`, else none. The default storage
     is `$SEED_HOME/data`, SEED_HOME defaulting to `<cwd>/.seed`.
@@ -292,86 +344,126 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     environ = environ or {}
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != [] and v != ()}
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+
+    def layer(raw_values: Mapping[str, Any], origin_of) -> None:
+        for flat, raw in raw_values.items():
+            values[flat] = _coerce(flat, raw, origin_of(flat))
+            origins[flat] = origin_of(flat)
 
     path = config_file or environ.get("SEED_CONFIG")
     if path:
-        for key, raw in read_yaml(path).items():
-            _check_key(str(key), f"config file {path}")
-            values[key] = _coerce(key, raw, f"config file {path}")
+        origin = f"config file {path}"
+        layer(_entries(read_yaml(path), origin), lambda _: origin)
     _check_environment(environ)
-    for key in FIELDS:
-        name = env_name(key)
-        if name in environ:
-            values[key] = _coerce(key, environ[name], f"environment {name}")
-    for key, raw in overrides.items():
-        _check_key(key, "command line / run parameters")
-        values[key] = _coerce(key, raw, "command line / run parameters")
+    layer({flat: environ[env_name(flat)] for flat in FIELDS if env_name(flat) in environ},
+          lambda flat: f"environment {env_name(flat)}")
+    origin = "command line / run parameters"
+    layer(_entries(overrides, origin), lambda _: origin)
 
     if not values.get("storage"):
         home = environ.get("SEED_HOME") or Path(cwd or os.getcwd()) / ".seed"
         values["storage"] = (Path(home) / "data").resolve().as_uri()
-    config = Config(**values)
-    _validate(config)
+    config = _build(values)
+    validate(config, origins)
     return config
 
 
-def _validate(config: Config) -> None:
-    s = config.storage
-    if not (s.startswith("file:///") or s.startswith("s3://") or s.startswith("/")):
-        raise ConfigError(f"storage: expected file:///abs/path, an absolute path or s3://bucket/prefix, got {s!r}")
-    if config.max_file_bytes == 0:
-        raise ConfigError("max_file_bytes: must be greater than 0")
-    if config.partitions == 0:
-        raise ConfigError("partitions: must be greater than 0")
-    _check_languages(config.languages)
-    unknown_rules = sorted(set(config.syntax_rules) - SYNTAX_RULES)
-    if unknown_rules:
-        raise ConfigError(f"syntax_rules: unknown rule {unknown_rules[0]!r}; known: {', '.join(sorted(SYNTAX_RULES))}")
-    if config.syntax_parse_timeout_ms == 0:
-        raise ConfigError("syntax_parse_timeout_ms: must be greater than 0")
-    if config.dedup_exact_hash not in ("raw", "whitespace"):
-        raise ConfigError(f"dedup_exact_hash: expected raw or whitespace, got {config.dedup_exact_hash!r}")
-    bad_order = [c for c in config.dedup_keep_order if c not in ("license", "stars", "forks", "pushed")]
-    if bad_order:
-        raise ConfigError(f"dedup_keep_order: unknown criterion {bad_order[0]!r}; known: license, stars, forks, pushed")
-    if not 1 <= config.near_dedup_shingle <= 8:
-        raise ConfigError(f"near_dedup_shingle: expected 1..8 words, got {config.near_dedup_shingle}")
-    if config.near_dedup_num_perm < 16:
-        raise ConfigError(f"near_dedup_num_perm: expected at least 16, got {config.near_dedup_num_perm}")
-    for key in ("near_dedup_threshold", "repo_dedup_threshold"):
-        if getattr(config, key) > 1:
-            raise ConfigError(f"{key}: expected a Jaccard threshold in [0, 1], got {getattr(config, key)}")
-    if config.near_dedup_max_bucket < 2:
-        raise ConfigError(f"near_dedup_max_bucket: expected at least 2, got {config.near_dedup_max_bucket}")
-    if config.s3_max_attempts == 0:
-        raise ConfigError("s3_max_attempts: must be at least 1")
-    if config.s3_endpoint_url and not config.s3_endpoint_url.startswith(("http://", "https://")):
-        raise ConfigError(f"s3_endpoint_url: expected http:// or https:// URL, got {config.s3_endpoint_url!r}")
+def _build(values: Mapping[str, Any]) -> Config:
+    """Config from coerced values by flat name (missing ones take their defaults)."""
+    per: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    for flat, value in values.items():
+        section, key = FLAT[flat]
+        per[section][key] = value
+    return Config(**{name: _CLASSES[name](**per[name]) for name in SECTIONS})
 
 
-def _check_languages(names: tuple[str, ...]) -> None:
-    """Every name must be in the language table (case-insensitive, as the crawl compares them)."""
-    import difflib
-
-    from seedlib.languages import LANGUAGES
-
-    known = {lang.lower(): lang for lang in LANGUAGES}
-    for name in names:
-        if name.lower() not in known:
-            close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.6)
-            hint = f"; did you mean {' or '.join(repr(known[c]) for c in close)}?" if close else \
-                "; see seedlib/languages.py for the table"
-            raise ConfigError(f"languages: unknown language {name!r}{hint}")
+def validate(config: Config, origins: Mapping[str, str] | None = None) -> None:
+    """Each section validates itself; a bad value is named as users type it, with where it came from."""
+    for name in SECTIONS:
+        try:
+            getattr(config, name).validate()
+        except SectionError as e:
+            flat = flat_name(name, e.key)
+            where = f" (from {origins[flat]})" if origins and flat in origins else ""
+            raise ConfigError(f"{flat}: {e.message}{where}") from None
 
 
 def config_from_dict(data: Mapping[str, Any]) -> Config:
-    """Rebuild a Config from `public_dict()` output (e.g. inside a Spark job)."""
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        raise ConfigError(f"{unknown[0]} (from run spec): unknown configuration key")
-    config = Config(**{k: _coerce(k, v, "run spec") for k, v in data.items()})
-    _validate(config)
+    """Rebuild a Config from `public_dict()` output (nested by section) or the flat form of older
+    manifests and run specs (e.g. inside a Spark job)."""
+    origin = "run spec"
+    config = _build({flat: _coerce(flat, raw, origin) for flat, raw in _entries(data, origin).items()})
+    validate(config, {flat: origin for flat in FIELDS})
     return config
+
+
+def markdown() -> str:
+    """docs/configuration.md: every section with its keys, types, defaults and help (from the dataclasses)."""
+    import inspect
+
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated from the section dataclasses by `python -m seedlib.config --markdown`; do not edit. -->",
+        "",
+        "One typed configuration in sections, each declared and validated beside its stage. Precedence, highest",
+        "first: command-line flag or Airflow run param > environment `SEED_<FLAT NAME>` > YAML file (`--config` or",
+        "`SEED_CONFIG`) > defaults. A bad value fails with a message naming the key and where it came from; a",
+        "`SEED_*` variable that is no key is refused by name. Secrets (e.g. `SEED_GITHUB_TOKEN`) come from the",
+        "environment only and never appear in a manifest.",
+        "",
+        "Every key has a flat name, used by `SEED_*` environment variables and Airflow run params (the trigger",
+        "form offers some of them; `seed run` has flags for a few) and accepted in YAML: `<section>_<key>` (e.g.",
+        "`near_dedup_threshold`, `SEED_NEAR_DEDUP_THRESHOLD`), except in the `run` and `crawl` sections, whose",
+        "keys are spelt as they are (e.g. `storage`, `max_file_bytes`, `commit_min_stars`). YAML also takes the",
+        "nested form:",
+        "",
+        "```yaml",
+        "storage: s3://bucket/curated      # flat",
+        "near_dedup_threshold: 0.8         # flat",
+        "syntax:                           # nested",
+        "  max_error_ratio: 0.002",
+        "  rules: [auto_generated, minified]",
+        "```",
+        "",
+        "Lists are YAML lists or comma-separated strings; per-language numbers are a YAML mapping or",
+        "`LANG=NUMBER,...`. Manifests and `_RUN.json` record the effective configuration nested by section.",
+        "",
+    ]
+    for name, prefix in SECTIONS.items():
+        cls = _CLASSES[name]
+        module = sys.modules[cls.__module__].__file__ or ""
+        where = Path(module).as_posix().split("/seedlib/", 1)[-1]
+        doc = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+        lines += [f"## `{name}`", "", f"{doc} Declared in `seedlib/{where}`.", "",
+                  "| key | flat name / environment | type | default | meaning |",
+                  "|---|---|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            flat = prefix + f.name
+            help_text = f.metadata["help"].replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+            lines.append(f"| `{f.name}` | `{flat}` / `{env_name(flat)}` | {_TYPE_NAMES[f.type]} | "
+                         f"{_default_text(f)} | {help_text} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+_TYPE_NAMES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+               "tuple[str, ...]": "list of strings", _MAPPING: "name: number"}
+assert all(f.type in _TYPE_NAMES for f in FIELDS.values()), "a section key has a type config.py cannot coerce"
+
+
+def _default_text(f: dataclasses.Field) -> str:
+    value = f.default
+    if f.type == _MAPPING:
+        text = ", ".join(f"{k}={v:g}" for k, v in value)
+    elif isinstance(value, tuple):
+        text = ", ".join(value)
+    elif isinstance(value, bool):
+        text = str(value).lower()
+    else:
+        text = str(value)
+    return f"`{text}`" if text else "(empty)"
 
 
 def redact(text: str, secrets: Secrets) -> str:
@@ -379,3 +471,15 @@ def redact(text: str, secrets: Secrets) -> str:
     for value in secrets.values():
         text = text.replace(value, "***")
     return text
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m seedlib.config",
+                                     description="print the configuration reference (docs/configuration.md)")
+    parser.add_argument("--markdown", action="store_true", help="print docs/configuration.md")
+    parser.parse_args()
+    from seedlib.config import markdown as _markdown  # the imported module, not this __main__ copy
+
+    print(_markdown())

@@ -91,7 +91,7 @@ def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
     key_columns = datasets.KEYS[item]
     check_ledger(storage, chain, item, pipeline.ledger, key_columns)
     final = chain[-1].datasets[item]
-    if not spec.load_config().allow_empty:
+    if not spec.load_config().run.allow_empty:
         check_not_empty(final["rows"])
 
     def dataset(keys: list[str], rows: int) -> dict:

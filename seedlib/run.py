@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from seedlib.config import Config, ConfigError, Secrets, config_from_dict, load_config
+from seedlib.config import Config, ConfigError, Secrets, config_from_dict, flat_dict, load_config
+from seedlib.sections import S3_REGION
 from seedlib.sources import Discovery, parse_specs
 from seedlib.sources.github import GitHubClient, Selection
 from seedlib.sources.defaults import default_specs
@@ -31,7 +32,7 @@ from seedlib.version import code_version
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# Run parameters (Airflow Params / CLI flags) that are not Config keys.
+# Run parameters (Airflow Params / CLI flags) that are not configuration keys (those are flat names).
 RUN_PARAMS = ("snapshot_date", "config_file", "skip_stages", "fresh")
 RUN_FILE, DONE_FILE = "_RUN.json", "_DONE.json"
 
@@ -47,9 +48,9 @@ def manifest_key(snapshot: str, publications: str = "snapshots") -> str:
 
 def storage_for(config: Config, quick: bool = False) -> Storage:
     """The configured storage root; `quick`: few attempts and short timeouts (for `storage.probe`)."""
-    settings = {"max_attempts": config.s3_max_attempts} | (PROBE_S3 if quick else {})
-    return open_storage(config.storage, S3Settings(endpoint_url=config.s3_endpoint_url or None,
-                                                   region=config.s3_region, **settings))
+    settings = {"max_attempts": config.s3.max_attempts} | (PROBE_S3 if quick else {})
+    return open_storage(config.run.storage, S3Settings(endpoint_url=config.s3.endpoint_url or None,
+                                                       region=config.s3.region, **settings))
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,15 @@ class RunSpec:
     def ref(self) -> str:
         """What a task's command line carries: where the run is, not its configuration (the runner
         reads that from the run's _RUN.json)."""
-        c = self.config
+        c = flat_dict(self.config)
         return json.dumps({"storage": c["storage"], "s3_endpoint_url": c.get("s3_endpoint_url", ""),
-                           "s3_region": c.get("s3_region", "us-east-1"), "run": self.prefix}, sort_keys=True)
+                           "s3_region": c.get("s3_region", S3_REGION), "run": self.prefix}, sort_keys=True)
 
     @classmethod
     def from_ref(cls, ref: str) -> "RunSpec":
         data = json.loads(ref)
         storage = open_storage(data["storage"], S3Settings(endpoint_url=data.get("s3_endpoint_url") or None,
-                                                           region=data.get("s3_region", "us-east-1")))
+                                                           region=data.get("s3_region", S3_REGION)))
         run = storage.read_json(f"{data['run']}/{RUN_FILE}")
         return cls(snapshot=run["snapshot"], run_id=run["run_id"], config=run["config"],
                    pipeline=run.get("pipeline", "snapshots"), publications=run.get("publications", "snapshots"),
@@ -135,10 +136,10 @@ def discovery(config: Config, token: str | None, storage: Storage) -> Discovery 
     """GitHub discovery when a token is available (ETag cache on the storage root), else None."""
     if not token:
         return None
-    client = GitHubClient(token=token, base_url=config.github_api_url, cache=storage)
-    selection = Selection(min_stars=config.github_min_stars, min_forks=config.github_min_forks,
-                          include_forks=config.github_include_forks,
-                          include_archived=config.github_include_archived)
+    client = GitHubClient(token=token, base_url=config.github.api_url, cache=storage)
+    selection = Selection(min_stars=config.github.min_stars, min_forks=config.github.min_forks,
+                          include_forks=config.github.include_forks,
+                          include_archived=config.github.include_archived)
     return Discovery(client, selection)
 
 
@@ -168,7 +169,7 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
         raise ConfigError(str(e)) from None
     storage = storage_for(config)
     token = github_token or Secrets.from_env(environ).github_token
-    specs = list(config.sources) or default_specs()
+    specs = list(config.run.sources) or default_specs()
     sources = parse_specs(specs, discover=discovery(config, token, storage))
     if not sources:
         raise ConfigError("sources: nothing to crawl (no --source given and no embedded default found)")

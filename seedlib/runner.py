@@ -270,7 +270,7 @@ def run_in_process(spec: RunSpec, pipeline: Pipeline, stage: Stage, spark: Any =
         if stage.engine == "spark":
             from seedlib.spark import session
 
-            ctx.spark = spark or session(f"seed-{stage.name}", partitions=config.partitions)
+            ctx.spark = spark or session(f"seed-{stage.name}", partitions=config.run.partitions)
         elif stage.engine == "accelerate":
             from accelerate import Accelerator
 

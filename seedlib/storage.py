@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from seedlib.sections import S3_MAX_ATTEMPTS, S3_REGION
+
 __all__ = [
     "LocalStorage",
     "ObjectNotFound",
@@ -57,8 +59,8 @@ _ACCEPTED = "expected file:///abs/path, /abs/path or s3://bucket[/prefix]"
 @dataclass(frozen=True)
 class S3Settings:
     endpoint_url: str | None = None  # e.g. http://127.0.0.1:PORT for moto; None = AWS
-    region: str = "us-east-1"
-    max_attempts: int = 10  # total attempts for throttling (503 SlowDown, 429) and 5xx, with backoff
+    region: str = S3_REGION
+    max_attempts: int = S3_MAX_ATTEMPTS  # total attempts for throttling (503 SlowDown, 429) and 5xx, with backoff
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
 

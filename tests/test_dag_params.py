@@ -69,4 +69,4 @@ def test_dedup_choice_maps_to_the_nullable_boolean(dag):
         assert overrides.get("dedup_against_published", None) is expected
         assert "sources" not in overrides and "languages" not in overrides  # empty = configured default
         config = load_config(overrides, {"SEED_DEDUP_AGAINST_PUBLISHED": "false"})
-        assert config.dedup_against_published is (False if expected is None else expected)
+        assert config.dedup.against_published is (False if expected is None else expected)

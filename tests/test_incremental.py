@@ -62,7 +62,7 @@ def test_unchanged_repos_are_reused_and_changed_ones_get_new_commits_only(tmp_pa
     assert len([c for c in table(storage, second, "commit_history") if c["repo"] == "local/same"]) == 1
 
     # Other extraction settings: nothing is reused (the damaged repository now fails honestly).
-    stricter = load_config({"storage": config.storage, "commit_min_commits": 1, "commit_min_days": 0,
+    stricter = load_config({"storage": config.run.storage, "commit_min_commits": 1, "commit_min_days": 0,
                             "max_file_bytes": 100}, {})
     third = RunSpec("2026-06-03", "run_c", stricter.public_dict())
     assert crawl_run(third, sources) is None

@@ -83,7 +83,7 @@ def test_publish_writes_manifest_with_relative_paths_and_counts(spec):
     assert all(p.startswith("runs/run_1/stages/") for ds in m["datasets"].values() for p in ds["paths"])
     assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
         ("crawl", 7, 5, {"binary": 1, "undecodable": 1}), ("dedup", 5, 4, {"exact_duplicate": 1})]
-    assert m["config"]["storage"] == spec.config["storage"]
+    assert m["config"]["run"]["storage"] == spec.config["run"]["storage"]
     files = manifest.read_dataset(storage, spec.snapshot, "files")
     assert files.column("path").to_pylist() == ["f1.py", "f2.py", "f3.py", "f4.py"]
     dropped = manifest.read_dataset(storage, spec.snapshot, "dropped")

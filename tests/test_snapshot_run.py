@@ -6,6 +6,7 @@ Slow (each run starts Spark): a handful of runs share the embedded Airflow DB of
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
     assert repos["remote/missing"]["status"] == "failed"
     assert repos["remote/missing"]["error"].startswith("unreachable: git clone failed: unable to access")
     assert repos["local/alpha"]["status"] == "ok" and len(repos["local/alpha"]["head_sha"]) == 40
-    assert m["config"]["sources"] == sources and "github_token" not in m["config"]
+    assert m["config"]["run"]["sources"] == sources and "github_token" not in json.dumps(m["config"])
     commits = published(storage, "commit_history").to_pylist()
     assert sorted((c["repo"], c["message"], len(c["files"])) for c in commits) == [
         ("local/alpha", "init", 6), ("local/beta", "init", 2)]
@@ -204,5 +205,5 @@ def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch):
     assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3,
                                                                 "commit_history": 0, "dedup_index": 5}
     assert published(storage, "files").num_rows == 5
-    assert m["config"]["s3_endpoint_url"] == settings.endpoint_url
+    assert m["config"]["s3"]["endpoint_url"] == settings.endpoint_url
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in storage.read_bytes(manifest_key(DATE)).decode()

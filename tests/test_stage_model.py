@@ -72,7 +72,7 @@ def test_unknown_seed_variable_is_refused_by_name():
         load_config({}, {"SEED_MINHASH_THRESHOLD": "0.7"})
     with pytest.raises(ConfigError, match="did you mean SEED_NEAR_DEDUP_THRESHOLD"):
         load_config({}, {"SEED_NEAR_DEDUP_TRESHOLD": "0.7"})
-    assert load_config({}, {"SEED_HOME": "/tmp/x", "SEED_GITHUB_TOKEN": "t"}).storage == "file:///tmp/x/data"
+    assert load_config({}, {"SEED_HOME": "/tmp/x", "SEED_GITHUB_TOKEN": "t"}).run.storage == "file:///tmp/x/data"
 
 
 # ---------- the toy pipeline on its engines (slow) ----------

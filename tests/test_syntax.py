@@ -89,7 +89,7 @@ def test_valid_python_has_no_error_bytes():
 
 def test_broken_python_is_over_the_default_threshold():
     result = ratio("python", BROKEN_PY)
-    assert result.has_error and result.error_ratio > config().syntax_max_error_ratio
+    assert result.has_error and result.error_ratio > config().syntax.max_error_ratio
 
 
 def test_missing_node_counts_its_line():
@@ -149,7 +149,7 @@ def test_per_language_thresholds_come_from_config():
     assert lenient.decide_one("a.py", "Python", BROKEN_PY)[0] is None
     assert SyntaxFilter(config()).decide_one("a.py", "Python", BROKEN_PY)[0] == SYNTAX_ERROR
     env = load_config({"storage": "/tmp/x"}, {"SEED_SYNTAX_ERROR_RATIO_BY_LANGUAGE": "c++=0.5, Go=0"})
-    assert env.syntax_error_ratio_by_language == (("Go", 0.0), ("c++", 0.5))
+    assert env.syntax.error_ratio_by_language == (("Go", 0.0), ("c++", 0.5))
     assert SyntaxFilter(env).max_ratio("C++") == 0.5 and SyntaxFilter(env).max_ratio("Rust") == 0.001
 
 
@@ -172,7 +172,7 @@ def test_syntax_config_round_trips_through_the_run_spec():
 
     c = config(syntax_error_ratio_by_language="C=0.3", syntax_max_error_ratio=0.02)
     public = c.public_dict()
-    assert public["syntax_error_ratio_by_language"] == {"C": 0.3}
+    assert public["syntax"]["error_ratio_by_language"] == {"C": 0.3}
     assert json.loads(json.dumps(public)) == public and config_from_dict(public) == c
 
 

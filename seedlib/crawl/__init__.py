@@ -13,13 +13,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from seedlib import ledger
-from seedlib.config import Config
 from seedlib.crawl import commits, folder, git
 from seedlib.languages import language_of
 from seedlib.sources import FOLDER, Source
+
+if TYPE_CHECKING:  # config.py imports this package (crawl/settings.py)
+    from seedlib.config import Config
 
 STAGE = "crawl"
 HISTORY = "commit_history"  # the raw first-parent history of qualifying repositories
@@ -45,7 +47,7 @@ def classify(repo: str, path: str, data: bytes, config: Config) -> tuple[dict | 
     def dropped(reason: str) -> tuple[None, dict]:
         return None, ledger.drop(repo, path, digest, STAGE, reason)
 
-    if len(data) > config.max_file_bytes:
+    if len(data) > config.crawl.max_file_bytes:
         return dropped(ledger.TOO_LARGE)
     if data.startswith(LFS_PREFIX) and len(data) < 1024:
         return dropped(ledger.LFS_POINTER)
@@ -58,7 +60,7 @@ def classify(repo: str, path: str, data: bytes, config: Config) -> tuple[dict | 
     lang = language_of(path)
     if lang is None:
         return dropped(ledger.UNKNOWN_LANGUAGE)
-    if config.languages and lang.lower() not in {x.lower() for x in config.languages}:
+    if config.run.languages and lang.lower() not in {x.lower() for x in config.run.languages}:
         return dropped(ledger.LANGUAGE_EXCLUDED)
     return {"repo": repo, "path": path, "lang": lang, "sha256": digest, "size": len(data), "content": text}, None
 
@@ -88,7 +90,7 @@ class _Collector:
         if not ok:
             self.special(raw_path, ledger.UNDECODABLE_PATH, data)
             return
-        if self.kept_or_seen > self.config.max_files_per_repo:
+        if self.kept_or_seen > self.config.crawl.max_files_per_repo:
             self.special(raw_path, ledger.REPO_FILE_CAP, data)
             return
         row, drop = classify(self.source.repo, path, data, self.config)
@@ -99,39 +101,39 @@ class _Collector:
 
 
 def criteria(config: Config) -> commits.CommitCriteria:
-    return commits.CommitCriteria(min_stars=config.commit_min_stars, min_forks=config.commit_min_forks,
-                                  min_commits=config.commit_min_commits, min_days=config.commit_min_days)
+    return config.crawl.criteria()
 
 
 def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector, since: str | None) -> str:
     gitdir = scratch / "repo.git"
-    git.clone_bare(source.url, gitdir, timeout=config.clone_timeout_s, blob_limit=config.max_file_bytes)
+    timeout = config.crawl.clone_timeout_s
+    git.clone_bare(source.url, gitdir, timeout=timeout, blob_limit=config.crawl.max_file_bytes)
     sha = git.head_sha(gitdir)
     partial = git.is_partial(gitdir)
     # Blobs a partial clone left on the remote are over max_file_bytes: too_large, never downloaded.
-    missing = git.missing_objects(gitdir, ["--no-walk", sha], timeout=config.clone_timeout_s) if partial else set()
-    entries = git.list_tree(gitdir, sha, timeout=config.clone_timeout_s)
+    missing = git.missing_objects(gitdir, ["--no-walk", sha], timeout=timeout) if partial else set()
+    entries = git.list_tree(gitdir, sha, timeout=config.crawl.clone_timeout_s)
     blobs = [e for e in entries if e.mode != "160000" and e.sha not in missing]
     for e in entries:
         if e.mode == "160000":
             out.special(e.path, ledger.SUBMODULE, None)
         elif e.sha in missing:
             out.special(e.path, ledger.TOO_LARGE, None)  # sha256 unknown: the bytes were never fetched
-    contents = git.read_blobs(gitdir, [e.sha for e in blobs], timeout=config.clone_timeout_s)
+    contents = git.read_blobs(gitdir, [e.sha for e in blobs], timeout=config.crawl.clone_timeout_s)
     for e, (_sha, data) in zip(blobs, contents):
         if e.mode == "120000":
             out.special(e.path, ledger.SYMLINK, data)  # the link target, never followed
         else:
             out.regular(e.path, data)
-    n_commits, days = commits.history_stats(gitdir, timeout=config.clone_timeout_s)
+    n_commits, days = commits.history_stats(gitdir, timeout=config.crawl.clone_timeout_s)
     repo = out.result.repo
     accepted, why = criteria(config).accepts(repo["stars"], repo["forks"], n_commits, days)
     if accepted:
         since = since if since and commits.is_ancestor(gitdir, since, sha) else None
         out.result.commits_since = since
         out.result.commits = commits.extract_commits(
-            source.repo, gitdir, max_commits=config.commit_max_commits,
-            max_file_bytes=config.commit_max_file_bytes, timeout=config.clone_timeout_s, since=since,
+            source.repo, gitdir, max_commits=config.crawl.commit_max_commits,
+            max_file_bytes=config.crawl.commit_max_file_bytes, timeout=timeout, since=since,
             partial=partial)
     else:
         out.result.commits_skipped = why
@@ -211,7 +213,7 @@ def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
         item = dict(item)
         prev_head = item.pop("prev_head", None)
         source = Source(**item)
-        head = remote_head(source.url, config.clone_timeout_s) if prev_head and previous else None
+        head = remote_head(source.url, config.crawl.clone_timeout_s) if prev_head and previous else None
         if head is not None and head == prev_head:
             for dataset in ("repos", "files", "dropped", HISTORY):
                 rows = previous.rows(dataset, source.repo)
@@ -224,7 +226,7 @@ def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
         if prev_head and previous and result.repo["status"] == "ok" and result.commits_since:
             older = previous.rows(HISTORY, source.repo)
             if older is not None and older.num_rows:
-                keep = max(0, config.commit_max_commits - len(result.commits))
+                keep = max(0, config.crawl.commit_max_commits - len(result.commits))
                 older = older.sort_by([("committer_time", "descending"), ("sha", "ascending")]).slice(0, keep)
                 writer.add(HISTORY, older)
         writer.add("repos", [result.repo])

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from seedlib import manifest
 from seedlib.cleanup import published_runs
+from seedlib.config import flat_dict
 from seedlib.crawl import git
 from seedlib.run import snapshot_prefix
 from seedlib.stage import StageError, read_report
@@ -29,7 +30,7 @@ class PreviousCrawl:
     heads: dict[str, str]                # repo -> head_sha of repositories crawled ok
 
 
-# Settings that change what the crawl extracts: reuse needs them equal to the previous run's.
+# Settings that change what the crawl extracts (flat names): reuse needs them equal to the previous run's.
 CRAWL_KEYS = ("max_file_bytes", "max_files_per_repo", "languages", "commit_min_stars", "commit_min_forks",
               "commit_min_commits", "commit_min_days", "commit_max_commits", "commit_max_file_bytes")
 
@@ -41,7 +42,8 @@ def find_previous(storage: Storage, snapshot: str, config: dict) -> PreviousCraw
         runs = sorted(published_runs(published))
         if not runs:
             continue
-        if any(published["config"].get(k) != config.get(k) for k in CRAWL_KEYS):
+        before, now = flat_dict(published["config"]), flat_dict(config)  # old manifests are flat
+        if any(before.get(k) != now.get(k) for k in CRAWL_KEYS):
             return None  # extracted with other settings: crawl everything again
         try:
             report = read_report(storage, f"{snapshot_prefix(date)}/runs/{runs[0]}/stages/crawl")

@@ -18,12 +18,12 @@ def body(ctx):
     if previous:
         print(f"[crawl] reusing unchanged repositories from snapshot {previous.snapshot}", flush=True)
         sources = [s | {"prev_head": previous.heads.get(s["repo"])} for s in sources]
-    slices = max(1, min(len(sources), ctx.config.partitions))
+    slices = max(1, min(len(sources), ctx.config.run.partitions))
     ctx.plan(slices)
     rdd = ctx.spark.sparkContext.parallelize(sources, slices)
     parts = rdd.mapPartitionsWithIndex(
         partial(crawl_partition, ctx.spec.to_json(), previous.parts if previous else None, ctx.done)).collect()
-    if not ctx.config.allow_empty:
+    if not ctx.config.run.allow_empty:
         check_some_repository_ok(ctx.storage, [p["key"] for p in parts if p["dataset"] == "repos"])
     return parts, None, {}
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seedlib import datasets, manifest
+from seedlib.config import flat_dict
 from seedlib.dedup import minhash
 from seedlib.run import RunSpec, snapshot_prefix
 from seedlib.stage import StageError, StageReport
@@ -51,6 +52,8 @@ def whitespace_hashes(contents: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _signature_settings(config: dict) -> tuple:
+    """What stored signatures depend on, from a nested (new) or flat (older manifests) configuration dict."""
+    config = flat_dict(config)
     return (config.get("near_dedup_num_perm"), config.get("near_dedup_shingle"),
             float(config.get("near_dedup_threshold") or 0) > 0)
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Mapping
 
-KEEP_CRITERIA = ("license", "stars", "forks", "pushed")
-DEFAULT_PERMISSIVE = ("MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense",
-                      "0BSD", "Zlib", "CC0-1.0", "BSL-1.0", "PSF-2.0", "Python-2.0", "Unicode-DFS-2016")
+from seedlib.dedup.settings import KEEP_CRITERIA, PERMISSIVE_LICENSES  # noqa: F401 (the one definition)
+
 _BIG = 10**18
 
 

@@ -43,8 +43,8 @@ def repo_meta(ctx) -> dict[str, dict]:
 
 
 def repo_keys(meta: dict[str, dict], repos, config) -> dict[str, str]:
-    criteria = order.check_criteria(config.dedup_keep_order)
-    permissive = order.permissive_set(config.dedup_permissive_licenses)
+    criteria = order.check_criteria(config.dedup.keep_order)
+    permissive = order.permissive_set(config.dedup.permissive_licenses)
     return {r: order.repo_key(r, meta.get(r), criteria, permissive) for r in repos}
 
 
@@ -103,7 +103,7 @@ def _read_index(spec_json: str, mode: str, config_json: str, batches):
 def read_index(spark, spec: RunSpec, storage, mode: str, settings: dict | None = None) -> tuple[DataFrame | None, dict]:
     """Rows (key, sha256, h, sig) of everything published before this snapshot (seedlib/dedup/index.py),
     or None when there is nothing to match against (or `dedup_against_published` is off)."""
-    if not spec.load_config().dedup_against_published:
+    if not spec.load_config().dedup.against_published:
         return None, {}
     segments = index.earlier_segments(storage, spec, need_signatures=mode == "near")
     details = {"snapshots": len({s.snapshot for s in segments}),
@@ -201,14 +201,14 @@ def repo_duplicates(files: DataFrame, config) -> tuple[DataFrame, dict]:
     exact = (repos.join(best, "fp").where(F.col("repo") != F.col("best.repo"))
              .select("repo", F.col("best.repo").alias("kept_repo")))
     details = {"repos": repos.count(), "exact_copies": exact.count(), "near_copies": 0}
-    if config.repo_dedup_threshold <= 0:
+    if config.repo_dedup.threshold <= 0:
         return exact, details
-    params = minhash.MinHashParams(num_perm=config.near_dedup_num_perm, threshold=config.repo_dedup_threshold)
-    candidates = (repos.join(exact, "repo", "left_anti").where(F.size("hs") >= config.repo_dedup_min_files)
+    params = minhash.MinHashParams(num_perm=config.near_dedup.num_perm, threshold=config.repo_dedup.threshold)
+    candidates = (repos.join(exact, "repo", "left_anti").where(F.size("hs") >= config.repo_dedup.min_files)
                   .select("repo", "rkey", "hs"))
     ranked = with_rank(candidates, "rkey").localCheckpoint()
     sigs = ranked.select("rank", "hs").mapInArrow(partial(_set_sigs, params.num_perm), "rank long, sig binary")
-    losers, near = near_clusters(sigs, params, config.near_dedup_max_bucket, config.near_dedup_max_component)
+    losers, near = near_clusters(sigs, params, config.near_dedup.max_bucket, config.near_dedup.max_component)
     names = ranked.select("rank", "repo")
     near_df = (losers.join(names, "rank")
                .join(names.select(F.col("rank").alias("root"), F.col("repo").alias("kept_repo")), "root")
@@ -233,10 +233,10 @@ def exact_body(ctx):
     if not items:
         return [], rows_in, {}
     meta = repo_meta(ctx)
-    files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup_exact_hash)
+    files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup.exact_hash)
     files = files.localCheckpoint()
     decisions = spark.createDataFrame([], DECISION_SCHEMA)
-    published, index_details = read_index(spark, spec, storage, config.dedup_exact_hash)
+    published, index_details = read_index(spark, spec, storage, config.dedup.exact_hash)
     if published is not None:  # copies of files published by earlier snapshots go first
         earliest = published.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
         decisions = files.join(earliest, "h").select(
@@ -255,7 +255,7 @@ def exact_body(ctx):
                       F.col("best.sha256").alias("duplicate_of")))
     decisions = decisions.union(exact).union(in_dup).localCheckpoint()
     parts = apply_decisions(ctx, items, decisions)
-    details = {"exact": {"hash": config.dedup_exact_hash, "distinct_contents": best.count()},
+    details = {"exact": {"hash": config.dedup.exact_hash, "distinct_contents": best.count()},
                "repo_dedup": repo_details}
     if index_details:
         details["published_index"] = index_details
@@ -267,11 +267,11 @@ def exact_body(ctx):
 def near_body(ctx):
     spark, spec, storage, config = ctx.spark, ctx.spec, ctx.storage, ctx.config
     items, rows_in = ctx.input("files")
-    if not items or config.near_dedup_threshold <= 0:
+    if not items or config.near_dedup.threshold <= 0:
         parts = apply_decisions(ctx, items, spark.createDataFrame([], DECISION_SCHEMA)) if items else []
         return parts, rows_in, {}
-    params = minhash.MinHashParams(num_perm=config.near_dedup_num_perm, shingle=config.near_dedup_shingle,
-                                   threshold=config.near_dedup_threshold)
+    params = minhash.MinHashParams(num_perm=config.near_dedup.num_perm, shingle=config.near_dedup.shingle,
+                                   threshold=config.near_dedup.threshold)
     meta = repo_meta(ctx)
     settings = {"num_perm": params.num_perm, "shingle": params.shingle, "threshold": params.threshold}
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), "near", settings)
@@ -284,7 +284,7 @@ def near_body(ctx):
                                              F.lit(None).cast("string").alias("path"), "sha256", "key", "sig"))
     ranked = with_rank(nodes, "key").localCheckpoint()
     losers, details = near_clusters(ranked.where(F.col("sig").isNotNull()).select("rank", "sig"), params,
-                                    config.near_dedup_max_bucket, config.near_dedup_max_component)
+                                    config.near_dedup.max_bucket, config.near_dedup.max_component)
     details["without_shingles"] = ranked.where(F.col("sig").isNull() & (F.col("part") >= 0)).count()
     info = ranked.where(F.col("part") >= 0).select("rank", "part", "repo", "path")
     roots = ranked.select(F.col("rank").alias("root"), F.col("part").alias("root_part"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from seedlib.config import ConfigError
+from seedlib.sections import ConfigError
 
 GIT = "git"        # cloned with git (remote URL or local repository)
 FOLDER = "folder"  # a plain local folder, read as it is on disk

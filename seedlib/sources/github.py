@@ -23,9 +23,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from seedlib.sections import GITHUB_API_URL
 from seedlib.storage import Storage
 
-API = "https://api.github.com"
+API = GITHUB_API_URL
 SEARCH_CAP = 1000
 
 

@@ -11,15 +11,18 @@ for every file) and returns `decide(table) -> (kept, dropped, details)` for `see
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from seedlib.config import Config
 from seedlib.languages import grammar_of
 from seedlib.ledger import drop
 from seedlib.syntax import check as syntax
 from seedlib.syntax import macros
 from seedlib.syntax.rules import first_rule
+
+if TYPE_CHECKING:
+    from seedlib.config import Config
 
 STAGE = "syntax"
 SYNTAX_ERROR = "syntax_error"
@@ -30,8 +33,8 @@ RATIO_COLUMN = "syntax_error_ratio"
 
 def thresholds(config: Config):
     """language -> max error ratio: the per-language overrides, else `syntax_max_error_ratio`."""
-    by_language = {name.lower(): value for name, value in config.syntax_error_ratio_by_language}
-    default = config.syntax_max_error_ratio
+    by_language = {name.lower(): value for name, value in config.syntax.error_ratio_by_language}
+    default = config.syntax.max_error_ratio
     return lambda lang: by_language.get((lang or "").lower(), default)
 
 
@@ -42,8 +45,8 @@ class SyntaxFilter:
         self.config = config
         self.pool = pool or syntax.ParserPool()
         self.max_ratio = thresholds(config)
-        self.rules = tuple(config.syntax_rules)
-        self.timeout_s = config.syntax_parse_timeout_ms / 1000
+        self.rules = tuple(config.syntax.rules)
+        self.timeout_s = config.syntax.parse_timeout_ms / 1000
 
     def decide_one(self, path: str, lang: str | None, text: str) -> tuple[str | None, float | None]:
         """(drop reason or None, error ratio or None when not parsed)."""
@@ -54,14 +57,14 @@ class SyntaxFilter:
         if grammar is None:
             return None, None
         parser, source = self.pool.get(grammar), text.encode("utf-8")
-        result = syntax.check(parser, source, self.config.syntax_max_parse_bytes, self.timeout_s)
+        result = syntax.check(parser, source, self.config.syntax.max_parse_bytes, self.timeout_s)
         if result.outcome == syntax.TOO_LARGE:
             return PARSE_TOO_LARGE, None
         if result.outcome == syntax.TIMEOUT:
             return PARSE_TIMEOUT, None
         ratio, limit = result.error_ratio, self.max_ratio(lang)
         if ratio > limit and grammar in macros.GRAMMARS:  # second chance: unexpanded macros blanked out
-            masked = syntax.check(parser, macros.mask(source), self.config.syntax_max_parse_bytes, self.timeout_s)
+            masked = syntax.check(parser, macros.mask(source), self.config.syntax.max_parse_bytes, self.timeout_s)
             if masked.outcome == syntax.OK:
                 ratio = min(ratio, masked.error_ratio)
         if ratio > limit:

@@ -17,15 +17,13 @@ They catch what is unambiguous from the text alone and cheap to check; fuzzier j
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from seedlib.config import Config
+from seedlib.syntax.settings import AUTO_GENERATED, DATA_LITERALS, ENCODED_DATA, MINIFIED
+from seedlib.syntax.settings import RULE_ORDER as ORDER  # first match names the reason
 
-AUTO_GENERATED = "auto_generated"
-ENCODED_DATA = "encoded_data"
-MINIFIED = "minified"
-DATA_LITERALS = "data_literals"
-ORDER = (AUTO_GENERATED, ENCODED_DATA, MINIFIED, DATA_LITERALS)  # first match names the reason
+if TYPE_CHECKING:
+    from seedlib.config import Config
 
 # Languages whose files are data or markup: exempt from data_literals.
 DATA_LANGUAGES = frozenset({"JSON", "YAML", "TOML", "XML", "HTML", "CSS", "Less", "Sass", "Markdown",
@@ -72,9 +70,9 @@ def encoded_data(text: str, lang: str | None, config: Config) -> bool:
         runs += [m.end() - m.start() for m in _HEX_ESCAPES.finditer(text)]
     if text.count("0x") >= 32:
         runs += [m.end() - m.start() for m in _HEX_LIST.finditer(text)]
-    if any(n > config.syntax_max_encoded_run for n in runs):
+    if any(n > config.syntax.max_encoded_run for n in runs):
         return True
-    return bool(text) and sum(runs) / len(text) > config.syntax_max_encoded_share
+    return bool(text) and sum(runs) / len(text) > config.syntax.max_encoded_share
 
 
 # Share-based signals (mean line length, share of literal-only lines) need some text to mean anything: a
@@ -85,15 +83,15 @@ MIN_CHARS_FOR_SHARES = 1000
 def minified(text: str, lang: str | None, config: Config) -> bool:
     lines = text.count("\n") + (not text.endswith("\n"))
     if (lines and len(text) >= MIN_CHARS_FOR_SHARES
-            and (len(text) - lines + 1) / lines > config.syntax_max_mean_line_chars):
+            and (len(text) - lines + 1) / lines > config.syntax.max_mean_line_chars):
         return True
-    return bool(text) and max(len(line) for line in text.split("\n")) > config.syntax_max_line_chars
+    return bool(text) and max(len(line) for line in text.split("\n")) > config.syntax.max_line_chars
 
 
 def data_literals(text: str, lang: str | None, config: Config) -> bool:
     if lang in DATA_LANGUAGES or len(text) < MIN_CHARS_FOR_SHARES:
         return False
-    limit = config.syntax_max_data_share * len(text)
+    limit = config.syntax.max_data_share * len(text)
     # Only lines that start like a literal or separator can be literal-only; if even all of them together
     # cannot pass the share, skip the full line regex (most code files end here).
     starts = [m.start() for m in _LITERAL_START.finditer(text)]
