@@ -149,6 +149,8 @@ def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spar
         return report
     if stage.engine == "python":
         code = run_in_process(spec, pipeline, stage)
+    elif stage.engine == "spark" and not spec.load_config().run.spark_submit:
+        code = run_in_process(spec, pipeline, stage, spark=_local_session(spec))
     elif stage.engine == "spark":
         code = _spark_submit(spec, stage, spark_conn)
     else:
@@ -159,6 +161,14 @@ def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spar
     failure = _read_failure(storage, spec, stage.name)
     raise StageFailed(stage.name, failure.get("error") or f"exited with code {code}",
                       retry=failure.get("retry", code != EXIT_FAIL))
+
+
+def _local_session(spec: RunSpec):
+    """The Spark session of this process (created once, then shared by the stages it runs)."""
+    from seedlib.spark import session
+
+    config = spec.load_config()
+    return session("seed-in-process", master=config.run.spark_master, partitions=config.run.partitions)
 
 
 def skip(pipeline: Pipeline, stage: Stage, spec: RunSpec, storage: Storage) -> StageReport:

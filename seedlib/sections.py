@@ -66,6 +66,10 @@ class RunSection(Section):
                                    "default: an empty snapshot would replace the date's previous one)")
     spark_master: str = key("local[*]", "Spark master for the embedded connection")
     partitions: int = key(4, "Spark partitions for per-repository work")
+    spark_submit: bool = key(True, "run each Spark stage as its own spark-submit (false: inside the task's "
+                                   "process on one local Spark session the stages share, which saves the JVM "
+                                   "start per stage on small local runs; its executors keep the environment, "
+                                   "e.g. S3 credentials, of the moment the session started)")
 
     def validate(self) -> None:
         s = self.storage

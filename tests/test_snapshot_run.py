@@ -44,6 +44,13 @@ def sources(tmp_path_factory) -> list[str]:
     return [str(alpha), str(beta), str(plain), "http://127.0.0.1:9/missing.git"]
 
 
+@pytest.fixture
+def in_process_spark(monkeypatch):
+    """Spark stages inside the task's process, on this test session's Spark (no spark-submit per stage):
+    for the tests that are about the DAG and publication, not about spark-submit."""
+    monkeypatch.setenv("SEED_SPARK_SUBMIT", "false")
+
+
 def run_dag(conf: dict) -> "dagrun.RunOutcome":  # noqa: F821
     from seedlib import dagrun
 
@@ -106,12 +113,14 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
                 assert TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_path):
+def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_path, monkeypatch):
+    """The first run submits each Spark stage, the rerun runs them in-process: the same bytes."""
     storage_uri = (tmp_path / "data").as_uri()
     storage = storage_for(load_config({"storage": storage_uri}, {}))
     conf = {"snapshot_date": DATE, "sources": sources, "storage": storage_uri}
     assert run_dag(conf).state == "success"
     first = manifest.read(storage, DATE)
+    monkeypatch.setenv("SEED_SPARK_SUBMIT", "false")
     assert run_dag(conf).state == "success"
     second = manifest.read(storage, DATE)
     assert first["datasets"]["files"]["paths"] != second["datasets"]["files"]["paths"]  # a new run prefix
@@ -122,7 +131,7 @@ def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_p
     assert [s | {"seconds": 0} for s in first["stages"]] == [s | {"seconds": 0} for s in second["stages"]]
 
 
-def test_run_killed_before_publish_leaves_previous_publication_and_resumes(airflow_db, sources, tmp_path):
+def test_run_killed_before_publish_leaves_previous_publication_and_resumes(airflow_db, sources, tmp_path, in_process_spark):
     from seedlib import cleanup, dagrun
 
     storage_uri = (tmp_path / "data").as_uri()
@@ -155,7 +164,7 @@ def test_run_killed_before_publish_leaves_previous_publication_and_resumes(airfl
     assert published(storage, "files").num_rows == 6
 
 
-def test_skipped_stage_passes_its_input_through(airflow_db, sources, tmp_path):
+def test_skipped_stage_passes_its_input_through(airflow_db, sources, tmp_path, in_process_spark):
     storage_uri = (tmp_path / "data").as_uri()
     outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": storage_uri,
                        "skip_stages": ["near_dedup"]})
@@ -171,7 +180,7 @@ def test_skipped_stage_passes_its_input_through(airflow_db, sources, tmp_path):
     assert index.num_rows == m["datasets"]["files"]["rows"] and index.column("sig").null_count == index.num_rows
 
 
-def test_every_repository_failing_stops_the_run_and_publishes_nothing(airflow_db, tmp_path):
+def test_every_repository_failing_stops_the_run_and_publishes_nothing(airflow_db, tmp_path, in_process_spark):
     from seedlib import airflow_support
 
     storage_uri = (tmp_path / "data").as_uri()
