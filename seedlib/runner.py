@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import json
 import os
 import re
 import subprocess
@@ -101,20 +100,6 @@ class StageContext:
         if self.accelerator is not None:
             self.accelerator.wait_for_everyone()
         return [row for _, rows in sorted(finished_parts(self.storage, self.prefix).items()) for row in rows]
-
-    def payload(self) -> str:
-        """What executors and ranks get to rebuild the context in one call (`context_from_payload`)."""
-        return json.dumps({"spec": self.spec.to_json(), "stage": self.stage.name,
-                           "done": {str(k): v for k, v in self.done.items()}})
-
-
-def context_from_payload(payload: str, **engine: Any) -> StageContext:
-    data = json.loads(payload)
-    spec = RunSpec.from_json(data["spec"])
-    pipeline = pipelines.get(spec.pipeline)
-    return StageContext(spec=spec, pipeline=pipeline, stage=pipeline.stage(data["stage"]),
-                        storage=spec.storage(), config=spec.load_config(),
-                        done={int(k): v for k, v in data["done"].items()}, **engine)
 
 
 def recorder(pipeline: Pipeline, stage: Stage, spec: RunSpec, storage: Storage) -> StageRecorder:
