@@ -39,7 +39,9 @@ def airflow_db():
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(s3_server):
+    # s3_server first: it puts the S3 test credentials into the environment, which Spark's Python workers
+    # inherit when the JVM starts (stages that run in-process on this session read s3:// through them).
     # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest
     # closed its streams ("--- Logging error ---" noise at the end of the run): keep it below INFO.
     logging.getLogger("py4j").setLevel(logging.WARNING)

@@ -45,7 +45,7 @@ def sources(tmp_path_factory) -> list[str]:
 
 
 @pytest.fixture
-def in_process_spark(monkeypatch):
+def in_process_spark(monkeypatch, spark):
     """Spark stages inside the task's process, on this test session's Spark (no spark-submit per stage):
     for the tests that are about the DAG and publication, not about spark-submit."""
     monkeypatch.setenv("SEED_SPARK_SUBMIT", "false")
@@ -203,7 +203,7 @@ def test_bad_source_fails_the_run_fast_and_publishes_nothing(airflow_db, tmp_pat
     assert manifest.list_snapshots(storage) == []
 
 
-def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch):
+def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch, in_process_spark):
     uri, settings = s3_root
     monkeypatch.setenv("SEED_S3_ENDPOINT_URL", settings.endpoint_url)
     outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": uri})

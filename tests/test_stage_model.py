@@ -24,6 +24,8 @@ from seedlib.publish import publish_run
 from seedlib.run import RunSpec, prepare_run
 from seedlib.runner import launch
 from seedlib.stage import PARTS_DIR, read_report
+from tests.pipelines import toy_file
+from tests.stages import pipeline_of, write_crawl
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_REF = "tests.pipelines:TOY"
@@ -98,6 +100,13 @@ def toy_env(monkeypatch):
 
 @pytest.mark.slow
 def test_one_stage_of_each_engine_and_two_pipelines_on_one_date(tmp_path, toy_env):
+    # the snapshot pipeline publishes the same date first, in the same storage
+    snap = RunSpec(snapshot=DATE, run_id="manual__snap", config=load_config(
+        {"storage": (tmp_path / "data").as_uri()}, {}).public_dict())
+    write_crawl(snap, [toy_file(i) for i in range(4)])
+    publish_run(snap, pipeline_of(snap, ["crawl"]))
+    snapshot_manifest = snap.storage().read_bytes(f"snapshots/dt={DATE}/_MANIFEST.json")
+
     spec = toy_run(tmp_path, "manual__toy")
     for stage in pipelines.get(TOY_REF).stages:
         launch(TOY_REF, stage.name, spec.ref())
@@ -110,7 +119,11 @@ def test_one_stage_of_each_engine_and_two_pipelines_on_one_date(tmp_path, toy_en
     files = manifest.read_dataset(storage, DATE, "files", publications="toy")
     assert files.num_rows == counts[2][2] and {"tagged", "quality_score"} <= set(files.column_names)
     assert min(files.column("quality_score").to_pylist()) >= 0.5
-    assert storage.exists(f"toy/dt={DATE}/_MANIFEST.json") and not storage.exists(f"snapshots/dt={DATE}/_MANIFEST.json")
+    assert storage.exists(f"toy/dt={DATE}/_MANIFEST.json")
+    # each pipeline owns its publications: the snapshot of that date is untouched, and each reads its own
+    assert storage.read_bytes(f"snapshots/dt={DATE}/_MANIFEST.json") == snapshot_manifest
+    assert manifest.read_dataset(storage, DATE, "files").num_rows == 4
+    assert manifest.list_snapshots(storage) == [DATE] == manifest.list_snapshots(storage, "toy")
 
 
 def start_killable(cmd: list[str], env: dict) -> subprocess.Popen:
