@@ -144,8 +144,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     logical_date = dt.datetime.now(dt.timezone.utc)
     with progress.capture_output(str(log_path), enabled=not args.verbose) as terminal:
         dagrun.migrate_db()
-        airflow_run_id = dagrun.run_id_for(logical_date)
-        with progress.StageView(SNAPSHOTS, lambda: airflow_support.PREPARED.get(airflow_run_id), terminal):
+        airflow_support.PREPARED.clear()  # this process runs one DAG run: the run its prepare task resolves
+        with progress.StageView(SNAPSHOTS, lambda: next(iter(airflow_support.PREPARED.values()), None), terminal):
             outcome = dagrun.run_once(conf, logical_date=logical_date)
     storage = storage_for(config)
     ref = airflow_support.PREPARED.get(outcome.run_id)

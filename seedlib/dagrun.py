@@ -42,14 +42,6 @@ def load_dag(dag_id: str = DAG_ID):
     return bag.dags[dag_id]
 
 
-def run_id_for(logical_date: dt.datetime) -> str:
-    """The run id `dag.test()` gives a run of this logical date (known before it starts)."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.types import DagRunType
-
-    return DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=logical_date, run_after=logical_date)
-
-
 def run_once(conf: dict, quiet_airflow: bool = True, logical_date: dt.datetime | None = None) -> RunOutcome:
     """One DAG run via `dag.test()`; returns its final state and each task's."""
     from airflow.utils.state import TaskInstanceState
