@@ -64,6 +64,12 @@ def test_language_filter_and_file_cap(tmp_path):
     assert Counter(reasons(result).values()) == {"language_excluded": 3, "repo_file_cap": 2}
 
 
+def test_a_refused_connection_gives_the_same_error_each_time():
+    """curl's elapsed time is left out of the error: `repos` of a rerun must be the same bytes."""
+    errors = {crawl_source(Source("remote/x", "http://127.0.0.1:9/x.git", GIT), CONFIG).repo["error"] for _ in range(3)}
+    assert len(errors) == 1 and " ms" not in errors.pop()
+
+
 def test_unreachable_empty_and_corrupt_repositories_fail_without_raising(tmp_path):
     missing = crawl_source(Source("local/none", (tmp_path / "none").as_uri(), GIT), CONFIG)
     assert missing.repo["status"] == "failed"

@@ -62,8 +62,14 @@ def _first_error(lines: list[str]) -> str | None:
     are advice such as "Please make sure you have the correct access rights"), else the last line."""
     for line in lines:
         if line.startswith(("fatal:", "error:")):
-            return line.split(":", 1)[1].strip()
-    return lines[-1] if lines else None
+            return _without_timings(line.split(":", 1)[1].strip())
+    return _without_timings(lines[-1]) if lines else None
+
+
+def _without_timings(line: str) -> str:
+    """The message without curl's elapsed times ("Failed to connect ... after 1 ms"): the error is
+    published in `repos`, and a rerun of a date must publish the same bytes."""
+    return re.sub(r" after \d+ ms\b", "", line)
 
 
 def clone_bare(url: str, dest: Path, timeout: float, blob_limit: int | None = None) -> None:
