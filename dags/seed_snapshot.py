@@ -1,6 +1,6 @@
 """seed_snapshot: the nightly code-data snapshot, stage by stage (declared in seedlib/pipelines.py).
 
-    prepare -> crawl -> exact_dedup -> near_dedup -> syntax -> publish
+    prepare -> crawl -> exact_dedup -> near_dedup -> syntax -> label -> train_scorer -> score -> quality -> publish
 
 - prepare      resolves the snapshot date (the manual `snapshot_date` param, else the data interval's
                start), the configuration, the sources and the skipped stages; resumes the date's unfinished
@@ -11,7 +11,13 @@
                kept by a total order (seedlib/dedup/plan.py).
 - near_dedup   Spark: MinHash + LSH + verified edges + connected components (seedlib/dedup/plan.py).
 - syntax       Spark: minimal rules + tree-sitter error share per file (seedlib/syntax/).
-- publish      checks the ledger invariant and stage counts, then writes the manifest (seedlib/publish.py).
+- label        Python: only when the run trains its own scorer (none is published, or quality_retrain): a
+               sample stratified by language judged by the oracle (seedlib/quality/label.py).
+- train_scorer accelerate: the scorer trained on those labels (seedlib/quality/train.py); skipped like label.
+- score        accelerate: every kept file scored 0-10 with the run's scorer, in shards (seedlib/quality/score.py).
+- quality      Python: quality_score added to files; the lowest quality_drop_share dropped as low_quality.
+- publish      checks the ledger invariant and stage counts, then writes the manifest (seedlib/publish.py);
+               a scorer the run trained is published as a scorer version first.
 
 Each stage task runs its declared engine through seedlib/runner.py. This file only wires tasks.
 """
@@ -23,7 +29,7 @@ import datetime as dt
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, chain, task
 
 from seedlib.pipelines import SNAPSHOTS, Stage
-from seedlib.stage_operator import StageOperator
+from seedlib.stage_operator import StageOperator, mask_secrets, record_failure
 
 SPARK_CONN = "spark_local"  # AIRFLOW_CONN_SPARK_LOCAL; `seed run`/`seed ui` default it to local[*]
 PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
@@ -33,18 +39,6 @@ def stage_task(stage: Stage, ref) -> StageOperator:
     """The task of one declared stage: it runs the stage's engine; a failure a retry cannot mend is not
     retried, and a killed task stops the processes it started."""
     return StageOperator(pipeline=SNAPSHOTS.name, stage=stage.name, ref=ref, spark_conn=SPARK_CONN, doc=stage.doc)
-
-
-def _mask_secrets(context) -> None:
-    from seedlib.airflow_support import mask_secrets
-
-    mask_secrets()
-
-
-def _record_failure(context) -> None:
-    from seedlib.airflow_support import record_failure
-
-    record_failure(context)
 
 
 with DAG(
@@ -59,8 +53,8 @@ with DAG(
         "retries": 2,
         "retry_delay": dt.timedelta(seconds=30),
         "retry_exponential_backoff": True,
-        "on_execute_callback": _mask_secrets,
-        "on_failure_callback": _record_failure,
+        "on_execute_callback": mask_secrets,
+        "on_failure_callback": record_failure,
     },
     # The trigger form marks a field required unless its type admits null, draws a "boolean" as a
     # toggle (so no "unset" state) and a string with an enum as a choice, and checks `format` with

@@ -24,7 +24,16 @@ def mask_secrets() -> None:
 
 def github_token_from_connection(conn_id: str = "github_default") -> str | None:
     """The token of an Airflow connection (its password), when the environment has none."""
-    from airflow.sdk import BaseHook
+    return connection_password(conn_id)
+
+
+def connection_password(conn_id: str) -> str | None:
+    """An Airflow connection's password (a secret: masked in task logs), or None without the connection
+    or outside Airflow."""
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:
+        return None
     from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk.log import mask_secret
 

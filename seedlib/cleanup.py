@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from seedlib import manifest
-from seedlib.run import snapshot_prefix
+from seedlib.run import publication_keys, snapshot_prefix
 from seedlib.storage import Storage
 
 
@@ -49,10 +49,7 @@ def find_garbage(storage: Storage, older_than_hours: float, now: dt.datetime | N
 
 def _garbage_of(storage: Storage, publications: str, older_than_hours: float, now: dt.datetime) -> list[Garbage]:
     found = []
-    for name in storage.list_dirs(publications):  # names without a trailing '/'
-        if not name.startswith("dt="):
-            continue
-        snapshot = name[3:]
+    for snapshot in publication_keys(storage, publications):
         keep = published_runs(manifest.read(storage, snapshot, publications))
         runs_prefix = f"{snapshot_prefix(snapshot, publications)}/runs"
         for run_id in storage.list_dirs(runs_prefix):

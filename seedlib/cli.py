@@ -5,6 +5,9 @@
     seed airflow the airflow CLI against the same embedded deployment (unpause, backfill create, ...)
     seed status  published snapshots with per-stage counts
     seed gc      delete unpublished run prefixes older than a grace period
+    seed label         judge a sample of a published snapshot with the oracle (the scorer's labels)
+    seed train-scorer  run the DAG `seed_train_scorer`: label, train, publish a scorer version
+    seed score         print `path<TAB>score` for files, with the latest published scorer
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, Sequence
 
 from seedlib import cleanup, embedded, manifest, processes
 from seedlib.config import ConfigError, Secrets, help_for, load_config, redact
-from seedlib.pipelines import SNAPSHOTS
+from seedlib.pipelines import SCORERS, SNAPSHOTS, Pipeline
 from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
 from seedlib.sources import parse_specs
 from seedlib.stage import FAILED_FILE
@@ -81,6 +84,32 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--date", metavar="YYYY-MM-DD", help="only this snapshot, with stage details")
     _config_flags(status)
 
+    label = sub.add_parser("label", help="judge a sample of a published snapshot with the oracle",
+                           description="Samples files of a published snapshot, stratified by language, and "
+                                       "asks the configured oracle (quality_oracle: rubric, or an "
+                                       "OpenAI-compatible server) for a 0-10 rating each, in this process. "
+                                       "`seed train-scorer` with the same date and configuration trains on "
+                                       "these labels (it resumes the same run).")
+    label.add_argument("--date", metavar="YYYY-MM-DD", help="the snapshot to label (default: the latest published)")
+    label.add_argument("--fresh", action="store_true", help="label again instead of reusing an unfinished run")
+    _config_flags(label)
+
+    train = sub.add_parser("train-scorer", help="label a snapshot and train a quality scorer (DAG seed_train_scorer)",
+                           description="Runs the real seed_train_scorer DAG through Airflow's dag.test(): "
+                                       "label -> train_scorer (accelerate) -> publish "
+                                       "<root>/scorers/<version>/. Exits 0 only when the scorer was published.")
+    train.add_argument("--date", metavar="YYYY-MM-DD", help="the snapshot to label (default: the latest published)")
+    train.add_argument("--fresh", action="store_true",
+                       help="start a new run instead of resuming the date's unfinished one with the same inputs")
+    train.add_argument("--verbose", action="store_true", help="stream the logs here instead of the compact view")
+    _config_flags(train)
+
+    score = sub.add_parser("score", help="print path<TAB>score for files with the latest published scorer",
+                           description="Scores files outside any snapshot with a published scorer (the "
+                                       "latest, or quality_scorer), so you can ask why a file scored low.")
+    score.add_argument("--files", nargs="+", metavar="PATH", required=True, help="files to score")
+    _config_flags(score)
+
     gc = sub.add_parser("gc", help="delete unpublished run prefixes (failed, killed or superseded runs)")
     gc.add_argument("--older-than-hours", type=float, default=24.0,
                     help="only runs started at least this long ago (default 24; protects running ones)")
@@ -93,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     secrets = Secrets.from_env(os.environ)
     try:
-        commands = {"run": cmd_run, "ui": cmd_ui, "airflow": cmd_airflow, "status": cmd_status, "gc": cmd_gc}
+        commands = {"run": cmd_run, "ui": cmd_ui, "airflow": cmd_airflow, "status": cmd_status, "gc": cmd_gc,
+                    "label": cmd_label, "train-scorer": cmd_train_scorer, "score": cmd_score}
         return commands[args.command](args)
     except (ConfigError, StorageError) as e:
         print(f"seed {args.command}: error: {redact(str(e), secrets)}", file=sys.stderr)
@@ -132,24 +162,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.fresh:
         conf["fresh"] = True
 
-    home = embedded.seed_home(environ)
-    env = embedded.environment(environ, home=home, spark_master=config.run.spark_master)
-    embedded.apply(env)
-    logs = home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"run-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
-    print(f"seed run: storage {config.run.storage}; full log {log_path}", flush=True)
-    from seedlib import airflow_support, dagrun, progress
-
-    logical_date = dt.datetime.now(dt.timezone.utc)
-    with progress.capture_output(str(log_path), enabled=not args.verbose) as terminal:
-        dagrun.migrate_db()
-        airflow_support.PREPARED.clear()  # this process runs one DAG run: the run its prepare task resolves
-        with progress.StageView(SNAPSHOTS, lambda: next(iter(airflow_support.PREPARED.values()), None), terminal):
-            outcome = dagrun.run_once(conf, logical_date=logical_date)
+    code, outcome, ref, log_path = _run_dag(SNAPSHOTS, conf, config, environ, args.verbose)
     storage = storage_for(config)
-    ref = airflow_support.PREPARED.get(outcome.run_id)
-    if outcome.state == "success" and outcome.snapshot:
+    if code == 0:
         m = manifest.read(storage, outcome.snapshot)
         print()
         print(f"seed run: snapshot {outcome.snapshot} published")
@@ -159,28 +174,137 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\nrepositories that failed ({len(failed)}):")
             print(_table(["repo", "error"], [[r, e] for r, e in failed]))
         print(f"\nfull log: {log_path}")
-        return 0
-    print(f"\nseed run: FAILED (run {outcome.run_id}); nothing was published for this run", file=sys.stderr)
+    return code
+
+
+def _run_dag(pipeline: Pipeline, conf: dict, config, environ: dict, verbose: bool):
+    """One run of a pipeline's real DAG in this process, with the compact view; on failure the table of
+    stages and reasons. Returns (exit code, outcome, the run's ref, the log file)."""
+    home = embedded.seed_home(environ)
+    env = embedded.environment(environ, home=home, spark_master=config.run.spark_master)
+    embedded.apply(env)
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{pipeline.name}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    command = "run" if pipeline is SNAPSHOTS else "train-scorer"
+    print(f"seed {command}: storage {config.run.storage}; full log {log_path}", flush=True)
+    from seedlib import airflow_support, dagrun, progress
+
+    logical_date = dt.datetime.now(dt.timezone.utc)
+    with progress.capture_output(str(log_path), enabled=not verbose) as terminal:
+        dagrun.migrate_db()
+        airflow_support.PREPARED.clear()  # this process runs one DAG run: the run its prepare task resolves
+        with progress.StageView(pipeline, lambda: next(iter(airflow_support.PREPARED.values()), None), terminal):
+            outcome = dagrun.run_once(conf, logical_date=logical_date, dag_id=pipeline.dag_id)
+    storage = storage_for(config)
+    ref = airflow_support.PREPARED.get(outcome.run_id)
+    if outcome.state == "success" and outcome.snapshot:
+        return 0, outcome, ref, log_path
+    print(f"\nseed {command}: FAILED (run {outcome.run_id}); nothing was published for this run", file=sys.stderr)
     reasons = airflow_support.FAILURES.get(outcome.run_id, {})
     rows = []
-    for task_id in ["prepare", *SNAPSHOTS.names, "publish"]:
+    for task_id in ["prepare", *pipeline.names, "publish"]:
         state = outcome.task_states.get(task_id)
         if state == "success":
             rows.append([task_id, "ok"])
         elif state == "failed":
-            rows.append([task_id, "FAILED: " + (reasons.get(task_id) or _stage_failure(storage, ref, task_id))])
+            rows.append([task_id, "FAILED: " + (reasons.get(task_id) or _stage_failure(storage, ref, task_id, pipeline))])
         else:
             rows.append([task_id, "not run"])
     print(_table(["stage", "outcome"], rows), file=sys.stderr)
     print(f"\nfull log: {log_path}", file=sys.stderr)
-    return 1
+    return 1, outcome, ref, log_path
 
 
-def _stage_failure(storage, ref: str | None, task_id: str) -> str:
+def _latest_snapshot(storage, date: str | None, flag: str = "--date") -> str:
+    if date:
+        return parse_snapshot_date(date, flag)
+    dates = manifest.list_snapshots(storage)
+    if not dates:
+        raise ConfigError(f"no snapshot is published under {storage.root}: run `seed run` first")
+    return dates[-1]
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from seedlib.run import prepare_run
+    from seedlib.runner import StageFailed, launch, summary
+
+    environ = dict(os.environ)
+    config = load_config(_overrides(args), environ, args.config)
+    storage = storage_for(config)
+    probe(storage_for(config, quick=True))
+    params = {**{k: v for k, v in _overrides(args).items() if v},
+              "snapshot_date": _latest_snapshot(storage, args.date), "fresh": args.fresh,
+              **({"config_file": os.path.abspath(args.config)} if args.config else {})}
+    spec = prepare_run(params, None, f"manual__label_{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}", environ,
+                       pipeline=SCORERS.name)
+    try:
+        report = launch(SCORERS.name, "label", spec.ref())
+    except StageFailed as e:
+        print(f"seed label: FAILED: {e.message}", file=sys.stderr)
+        return 1
+    print(f"seed label: {summary(report)}; {report.details.get('labels', {})}")
+    print(f"labels: {storage.uri(spec.stage_prefix('label'))}/labels/")
+    print(f"`seed train-scorer --date {spec.snapshot}` with the same configuration trains on them")
+    return 0
+
+
+def cmd_train_scorer(args: argparse.Namespace) -> int:
+    environ = dict(os.environ)
+    config = load_config(_overrides(args), environ, args.config)
+    probe(storage_for(config, quick=True))
+    storage = storage_for(config)
+    conf: dict[str, Any] = {k: v for k, v in _overrides(args).items() if v}
+    conf["snapshot_date"] = _latest_snapshot(storage, args.date)
+    if args.config:
+        conf["config_file"] = os.path.abspath(args.config)
+    if args.fresh:
+        conf["fresh"] = True
+    code, outcome, _, log_path = _run_dag(SCORERS, conf, config, environ, args.verbose)
+    if code == 0:
+        from seedlib.quality import scorers
+
+        m = manifest.read(storage, outcome.snapshot, scorers.PREFIX)
+        print(f"\nseed train-scorer: scorer {outcome.snapshot} published at "
+              f"{storage.uri(snapshot_prefix(outcome.snapshot, scorers.PREFIX))}/_MANIFEST.json")
+        print(_table(["metric", "value"], [[k, str(v)] for k, v in sorted(m["scorer"].items())]))
+        print(f"\nfull log: {log_path}")
+    return code
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from seedlib.quality import scorers
+    from seedlib.quality.score import score_texts
+
+    config = load_config(_overrides(args), dict(os.environ), args.config)
+    storage = storage_for(config)
+    q = config.quality
+    if "://" in q.scorer:
+        scorer = scorers.load_uri(q.scorer, config)
+    else:
+        version = q.scorer or scorers.latest(storage)
+        if version is None:
+            raise ConfigError(f"no scorer is published under {storage.root}: run `seed run` or `seed train-scorer`")
+        scorer = scorers.load_version(storage, version)
+    texts, paths, code = [], [], 0
+    for path in args.files:
+        try:
+            texts.append(open(path, encoding="utf-8", errors="replace").read())
+            paths.append(path)
+        except OSError as e:
+            print(f"seed score: cannot read {path}: {e.strerror or e}", file=sys.stderr)
+            code = 1
+    scores = score_texts(scorer.folder, texts, scorer.info.get("max_tokens", q.max_tokens), q.score_batch_tokens)
+    for path, value in zip(paths, scores):
+        print(f"{path}\t{value:.3f}")
+    return code
+
+
+def _stage_failure(storage, ref: str | None, task_id: str, pipeline: Pipeline = SNAPSHOTS) -> str:
     """The reason a stage recorded in its prefix, when the task's exception did not reach us."""
     from seedlib.run import RunSpec
 
-    if ref and task_id in SNAPSHOTS.names:
+    if ref and task_id in pipeline.names:
         key = f"{RunSpec.from_ref(ref).stage_prefix(task_id)}/{FAILED_FILE}"
         try:
             if storage.exists(key):

@@ -2,7 +2,7 @@
 
 Sections (the mapping table `SECTIONS` below): `run`, `s3`, `github` (seedlib/sections.py), `crawl`
 (seedlib/crawl/settings.py), `dedup`, `repo_dedup`, `near_dedup` (seedlib/dedup/settings.py) and `syntax`
-(seedlib/syntax/settings.py). Code reads values by section: `config.near_dedup.threshold`.
+(seedlib/syntax/settings.py), `quality` (seedlib/quality/settings.py). Code reads values by section: `config.near_dedup.threshold`.
 
 What users type is flat: key `threshold` of section `near_dedup` is `near_dedup_threshold` in a YAML file,
 as `SEED_NEAR_DEDUP_THRESHOLD`, as a run param or a flag; the `run` and `crawl` sections' keys are spelt as
@@ -32,6 +32,7 @@ import yaml
 from seedlib.crawl.settings import CrawlSection
 from seedlib.dedup.settings import DedupSection, NearDedupSection, RepoDedupSection
 from seedlib.sections import ConfigError, GitHubSection, RunSection, S3Section, SectionError
+from seedlib.quality.settings import QualitySection
 from seedlib.syntax.settings import SyntaxSection
 
 __all__ = ["Config", "ConfigError", "Secrets", "load_config", "config_from_dict", "flat_dict", "help_for",
@@ -41,9 +42,10 @@ __all__ = ["Config", "ConfigError", "Secrets", "load_config", "config_from_dict"
 # Keys that must never be configured in a file; they come from the environment only.
 SECRET_ENV = {
     "github_token": ("SEED_GITHUB_TOKEN", "GITHUB_TOKEN"),
+    "oracle_api_key": ("SEED_ORACLE_API_KEY",),
 }
 _SECRET_LIKE_KEYS = {"github_token", "token", "aws_access_key_id", "aws_secret_access_key",
-                     "aws_session_token", "llm_api_key", "password", "secret"}
+                     "aws_session_token", "llm_api_key", "oracle_api_key", "password", "secret"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Config:
     repo_dedup: RepoDedupSection = field(default_factory=RepoDedupSection)
     near_dedup: NearDedupSection = field(default_factory=NearDedupSection)
     syntax: SyntaxSection = field(default_factory=SyntaxSection)
+    quality: QualitySection = field(default_factory=QualitySection)
 
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready, secret-free view, nested by section (what goes into manifests and logs)."""
@@ -91,6 +94,7 @@ SECTIONS: dict[str, str] = {
     "repo_dedup": "repo_dedup_",
     "near_dedup": "near_dedup_",
     "syntax": "syntax_",
+    "quality": "quality_",
 }
 _CLASSES: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
 assert list(_CLASSES) == list(SECTIONS), "Config's sections and SECTIONS must agree"
@@ -138,12 +142,14 @@ class Secrets:
     """Credentials, read from the environment only. `repr` never shows values."""
 
     github_token: str | None = None
+    oracle_api_key: str | None = None
 
     def __repr__(self) -> str:
-        return f"Secrets(github_token={'***' if self.github_token else None})"
+        shown = {k: "***" if getattr(self, k) else None for k in SECRET_ENV}
+        return f"Secrets({', '.join(f'{k}={v}' for k, v in shown.items())})"
 
     def values(self) -> list[str]:
-        return [v for v in (self.github_token,) if v]
+        return [v for v in (self.github_token, self.oracle_api_key) if v]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> "Secrets":
@@ -262,7 +268,8 @@ def _check_key(key: str, origin: str) -> None:
 
 
 # SEED_* variables that are not configuration keys: where things live, and the secrets.
-NON_KEY_ENV = frozenset({"SEED_HOME", "SEED_CONFIG", "SEED_GPU_POD_TEMPLATE"}  # the last: helm's GPU pods
+NON_KEY_ENV = frozenset({"SEED_HOME", "SEED_CONFIG", "SEED_GPU_POD_TEMPLATE",  # helm's GPU pods
+                         "SEED_TRAIN_SCORER_ON_SNAPSHOT"}  # dags/seed_train_scorer.py's schedule
                         | {n for names in SECRET_ENV.values() for n in names})
 
 

@@ -42,14 +42,15 @@ def load_dag(dag_id: str = DAG_ID):
     return bag.dags[dag_id]
 
 
-def run_once(conf: dict, quiet_airflow: bool = True, logical_date: dt.datetime | None = None) -> RunOutcome:
+def run_once(conf: dict, quiet_airflow: bool = True, logical_date: dt.datetime | None = None,
+             dag_id: str = DAG_ID) -> RunOutcome:
     """One DAG run via `dag.test()`; returns its final state and each task's."""
     from airflow.utils.state import TaskInstanceState
 
     if quiet_airflow:
         for name in ("airflow.models.dagbag", "airflow.dag_processing", "sqlalchemy"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    dag = load_dag()
+    dag = load_dag(dag_id)
     logical_date = logical_date or dt.datetime.now(dt.timezone.utc)
     dr = dag.test(run_conf=conf, logical_date=logical_date, run_after=logical_date)
     states = {ti.task_id: (str(getattr(ti.state, "value", ti.state)) if ti.state else None)

@@ -58,8 +58,30 @@ DEDUP_INDEX = pa.schema([
     ("sig", pa.binary()),        # MinHash signature (little-endian uint32s); null without shingles
 ])
 
+# The oracle's judgements of the label sample (seedlib/quality/label.py): every sampled file is a row; a
+# failed or malformed judgement has a null score and says why in `error` (never a made-up score).
+LABELS = pa.schema([
+    ("repo", pa.string()),
+    ("path", pa.string()),
+    ("sha256", pa.string()),
+    ("lang", pa.string()),
+    ("score", pa.int32()),        # 0-10, null when the oracle gave no valid rating
+    ("explanation", pa.string()),
+    ("oracle", pa.string()),      # e.g. "rubric-v1" or "openai:MODEL"
+    ("error", pa.string()),       # null, "oracle_error" or "malformed_rating"
+])
+
+# A score per file (seedlib/quality/score.py), joined into `files` by the quality stage.
+SCORES = pa.schema([
+    ("repo", pa.string()),
+    ("path", pa.string()),
+    ("lang", pa.string()),
+    ("quality_score", pa.float64()),  # 0-10, the oracle's scale
+])
+
 SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED,
-                                 "commit_history": COMMIT_HISTORY, "dedup_index": DEDUP_INDEX}
+                                 "commit_history": COMMIT_HISTORY, "dedup_index": DEDUP_INDEX,
+                                 "labels": LABELS, "scores": SCORES}
 
 # Rows of every dataset are written sorted by these columns, so reruns give identical bytes.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
@@ -68,6 +90,8 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "dropped": ("repo", "path"),
     "commit_history": ("repo", "committer_time", "sha"),
     "dedup_index": ("repo", "path"),
+    "labels": ("repo", "path"),
+    "scores": ("repo", "path"),
 }
 
 # The columns that identify one item of a dataset (unique within a publication); a ledger is keyed like
@@ -78,6 +102,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "dropped": ("repo", "path"),
     "commit_history": ("repo", "sha"),
     "dedup_index": ("repo", "path"),
+    "labels": ("repo", "path"),
+    "scores": ("repo", "path"),
 }
 
 

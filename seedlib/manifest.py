@@ -13,8 +13,12 @@ import json
 import pyarrow as pa
 
 from seedlib import datasets
-from seedlib.run import manifest_key, snapshot_prefix
+from seedlib.run import manifest_key, publication_keys, snapshot_prefix
 from seedlib.storage import PublishConflict, Storage
+
+
+# "model": a Hugging Face model folder (config, weights, tokenizer), e.g. a published scorer's `scorer`.
+FORMATS = ("parquet", "model")
 
 
 class ManifestError(ValueError):
@@ -22,7 +26,8 @@ class ManifestError(ValueError):
 
 
 def build(snapshot: str, code_version: str, config: dict, datasets: dict[str, dict],
-          stages: list[dict], created_at: str | None = None) -> dict:
+          stages: list[dict], created_at: str | None = None, scorer: dict | None = None) -> dict:
+    """`scorer`: the quality scorer the run used or trained (version, base model, oracle, metrics)."""
     return {
         "snapshot": snapshot,
         "created_at": created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -30,6 +35,7 @@ def build(snapshot: str, code_version: str, config: dict, datasets: dict[str, di
         "config": config,
         "datasets": datasets,
         "stages": stages,
+        **({"scorer": scorer} if scorer else {}),
     }
 
 
@@ -38,8 +44,8 @@ def validate(manifest: dict) -> None:
         if key not in manifest:
             raise ManifestError(f"manifest: missing field {key!r}")
     for name, ds in manifest["datasets"].items():
-        if ds.get("format") != "parquet" or not isinstance(ds.get("paths"), list) or "rows" not in ds:
-            raise ManifestError(f"manifest: dataset {name!r} needs format=parquet, paths and rows")
+        if ds.get("format") not in FORMATS or not isinstance(ds.get("paths"), list) or "rows" not in ds:
+            raise ManifestError(f"manifest: dataset {name!r} needs a format ({', '.join(FORMATS)}), paths and rows")
 
 
 def relative_to_manifest(snapshot: str, key: str, publications: str = "snapshots") -> str:
@@ -72,12 +78,7 @@ def read(storage: Storage, snapshot: str, publications: str = "snapshots") -> di
 
 def list_snapshots(storage: Storage, publications: str = "snapshots") -> list[str]:
     """Dates that have a published manifest, ascending."""
-    dates = []
-    for name in storage.list_dirs(f"{publications}/"):
-        name = name.rstrip("/")
-        if name.startswith("dt=") and storage.exists(manifest_key(name[3:], publications)):
-            dates.append(name[3:])
-    return sorted(dates)
+    return [d for d in publication_keys(storage, publications) if storage.exists(manifest_key(d, publications))]
 
 
 def read_dataset(storage: Storage, snapshot: str, name: str, columns: list[str] | None = None,

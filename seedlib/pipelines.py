@@ -15,6 +15,9 @@ How a written dataset is published (`writes`):
 - LEDGER  what the stage dropped and why; every stage's parts together are the pipeline's ledger
 - AS_IS   published as written (e.g. `repos`)
 - NARROW  narrowed at publish time to the items of the final chain dataset (e.g. `dedup_index`)
+- INTERNAL kept in the run for later stages, never published (e.g. `scores`, joined into `files`)
+- SCORER  published as a version of the scorer pipeline, `<root>/scorers/<version>/` (labels, model);
+          a snapshot run that trained its own scorer publishes it there too (seedlib/quality/scorers.py)
 
 To add a stage: declare it here, write its body (a function of one StageContext), and give any new
 dataset a schema in seedlib/datasets.py (docs/adding-a-stage.md).
@@ -25,8 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-CHAIN, LEDGER, AS_IS, NARROW = "chain", "ledger", "as_is", "narrow"
+CHAIN, LEDGER, AS_IS, NARROW, INTERNAL, SCORER = "chain", "ledger", "as_is", "narrow", "internal", "scorer"
+MODES = (CHAIN, LEDGER, AS_IS, NARROW, INTERNAL, SCORER)
 ENGINES = ("spark", "accelerate", "python")
+# Publications keyed by a version folder (`scorers/<version>/`) rather than a date folder (`dt=D`).
+VERSIONED = frozenset({"scorers"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class Stage:
     engine: str
     body: str  # "module:function", called with one seedlib.runner.StageContext
     reads: tuple[str, ...] = ()  # "files" (the chain's items so far) or "STAGE.DATASET"
-    writes: Mapping[str, str] = field(default_factory=dict)  # dataset -> CHAIN / LEDGER / AS_IS / NARROW
+    writes: Mapping[str, str] = field(default_factory=dict)  # dataset -> one of MODES
     resources: Resources = Resources()
     chain: bool = True  # reads the chain's items and passes on what it keeps
     doc: str = ""
@@ -52,7 +58,7 @@ class Stage:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"stage {self.name}: engine must be one of {ENGINES}, got {self.engine!r}")
-        bad = {d: m for d, m in self.writes.items() if m not in (CHAIN, LEDGER, AS_IS, NARROW)}
+        bad = {d: m for d, m in self.writes.items() if m not in MODES}
         if bad:
             raise ValueError(f"stage {self.name}: unknown publish mode {bad}")
         if self.chain and not any(m == CHAIN for m in self.writes.values()):
@@ -64,13 +70,18 @@ class Stage:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """A DAG and the publications it owns: `<root>/<prefix>/dt=D/_MANIFEST.json`."""
+    """A DAG and the publications it owns: `<root>/<prefix>/dt=D/_MANIFEST.json` (or `<prefix>/<version>/`
+    for VERSIONED prefixes)."""
 
     name: str
     dag_id: str
     prefix: str
     stages: tuple[Stage, ...]
     ledger: str = "dropped"  # the dataset all LEDGER outputs are published as
+    sources: bool = True     # a run resolves the crawl sources (`--source`, the embedded default)
+    # "module:function(storage, config, snapshot, skip) -> {"record": {...}, "skip": [...]}": decisions a run
+    # makes once when it starts (recorded in _RUN.json, part of its fingerprint), e.g. which scorer it uses.
+    prepare: str = ""
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stages]
@@ -101,10 +112,11 @@ class Pipeline:
     def chain_input(self, name: str) -> str | None:
         """The chain stage before `name`, whose CHAIN dataset `name` reads (None for the first)."""
         before = None
-        for s in self.chain:
+        for s in self.stages:
             if s.name == name:
                 return before
-            before = s.name
+            if s.chain:
+                before = s.name
         return None
 
     def skipped(self, requested: list[str] | tuple[str, ...]) -> set[str]:
@@ -121,7 +133,7 @@ class Pipeline:
             if stage.name in skipped or stage.chain:
                 continue
             readers = [s for s in self.stages if any(r.split(".", 1)[0] == stage.name for r in s.reads)]
-            published = any(m != LEDGER for m in stage.writes.values())
+            published = any(m not in (LEDGER, INTERNAL) for m in stage.writes.values())
             if readers and not published and all(r.name in skipped for r in readers):
                 skipped.add(stage.name)
         for stage in self.stages:
@@ -134,6 +146,7 @@ class Pipeline:
 
 
 FILES_STAGE = {"files": CHAIN, "dropped": LEDGER}
+SCORER_DATASETS = {"labels": SCORER}  # the label sample and its judgements, published with the model
 
 # The nightly code snapshot, top to bottom (DAG seed_snapshot).
 SNAPSHOTS = Pipeline(name="snapshots", dag_id="seed_snapshot", prefix="snapshots", stages=(
@@ -151,9 +164,33 @@ SNAPSHOTS = Pipeline(name="snapshots", dag_id="seed_snapshot", prefix="snapshots
     Stage("syntax", engine="spark", body="seedlib.syntax.stage:body", reads=("files",), writes=FILES_STAGE,
           resources=Resources(cpus=2, memory_gb=4),
           doc="minimal rules, then the share of bytes in tree-sitter ERROR/MISSING regions"),
-))
+    # The quality scorer. label and train_scorer run only when the run trains its own scorer (none is
+    # published yet, or quality_retrain); otherwise the run uses the latest published one (seedlib/quality/).
+    Stage("label", engine="python", body="seedlib.quality.label:body", reads=("files",),
+          writes=SCORER_DATASETS, chain=False, resources=Resources(cpus=1, memory_gb=2),
+          doc="a sample stratified by language, judged by the oracle (rubric or an OpenAI-compatible LLM)"),
+    Stage("train_scorer", engine="accelerate", body="seedlib.quality.train:body", reads=("label.labels",),
+          writes={"scorer": SCORER}, chain=False, resources=Resources(cpus=1, memory_gb=16, gpus=1),
+          doc="a regression head on a small base model, trained on the labels with accelerate"),
+    Stage("score", engine="accelerate", body="seedlib.quality.score:body", reads=("files",),
+          writes={"scores": INTERNAL}, chain=False, resources=Resources(cpus=2, memory_gb=8, gpus=1),
+          doc="every kept file scored 0-10 in shards, data-parallel across processes or GPUs"),
+    Stage("quality", engine="python", body="seedlib.quality.filter:body", reads=("files", "score.scores"),
+          writes=FILES_STAGE, resources=Resources(cpus=1, memory_gb=4),
+          doc="adds quality_score; the lowest quality_drop_share (per language or global) is low_quality"),
+), prepare="seedlib.quality.scorers:prepare_snapshot")
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (SNAPSHOTS,)}
+# Training a scorer on a published snapshot (DAG seed_train_scorer): `<root>/scorers/<version>/`.
+SCORERS = Pipeline(name="scorers", dag_id="seed_train_scorer", prefix="scorers", sources=False, stages=(
+    Stage("label", engine="python", body="seedlib.quality.label:body", writes=SCORER_DATASETS, chain=False,
+          resources=Resources(cpus=1, memory_gb=2),
+          doc="a sample of a published snapshot's files, stratified by language, judged by the oracle"),
+    Stage("train_scorer", engine="accelerate", body="seedlib.quality.train:body", reads=("label.labels",),
+          writes={"scorer": SCORER}, chain=False, resources=Resources(cpus=1, memory_gb=16, gpus=1),
+          doc="a regression head on a small base model, trained on the labels with accelerate"),
+), prepare="seedlib.quality.scorers:prepare_training")
+
+PIPELINES: dict[str, Pipeline] = {p.name: p for p in (SNAPSHOTS, SCORERS)}
 
 
 def get(ref: str) -> Pipeline:

@@ -2,7 +2,8 @@
 
 What goes into the manifest comes from the pipeline's declarations (seedlib/pipelines.py): the last chain
 stage's CHAIN dataset, every stage's LEDGER parts as the pipeline's ledger, AS_IS datasets as written,
-NARROW datasets narrowed to the final items.
+NARROW datasets narrowed to the final items; a scorer the run trained (SCORER datasets) is published as a
+version of the scorer pipeline (seedlib/quality/scorers.py), and the manifest names the scorer used.
 
 Checks, each failing the run with a message that says what is wrong:
 - every stage's report exists, and each chain stage read exactly what the one before it kept;
@@ -19,7 +20,7 @@ import pyarrow.compute as pc
 
 from seedlib import datasets, manifest, pipelines
 from seedlib.dedup import index
-from seedlib.pipelines import AS_IS, CHAIN, LEDGER, NARROW, Pipeline
+from seedlib.pipelines import AS_IS, CHAIN, LEDGER, NARROW, SCORER, Pipeline
 from seedlib.run import DONE_FILE, RunSpec, manifest_key
 from seedlib.stage import StageError, StageReport, read_report
 from seedlib.storage import Storage
@@ -80,25 +81,29 @@ def check_not_empty(final_rows: int) -> None:
 
 def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
     """Check the run and publish it. Returns the manifest that was published."""
+    from seedlib.quality import scorers
+
     pipeline = pipeline or pipelines.get(spec.pipeline)
     storage = spec.storage()
     key = manifest_key(spec.snapshot, spec.publications)
     before = storage.version(key)
     reports = {s.name: read_report(storage, spec.stage_prefix(s.name)) for s in pipeline.stages}
-    chain = [reports[s.name] for s in pipeline.chain]
-    check_chain(chain)
-    item = pipeline.chain[-1].datasets(CHAIN)[0]
-    key_columns = datasets.KEYS[item]
-    check_ledger(storage, chain, item, pipeline.ledger, key_columns)
-    final = chain[-1].datasets[item]
-    if not spec.load_config().run.allow_empty:
-        check_not_empty(final["rows"])
 
-    def dataset(keys: list[str], rows: int) -> dict:
-        return {"format": "parquet", "rows": rows,
+    def dataset(keys: list[str], rows: int, name: str = "") -> dict:
+        return {"format": scorers.dataset_format(name), "rows": rows,
                 "paths": [manifest.relative_to_manifest(spec.snapshot, k, spec.publications) for k in keys]}
 
-    out = {item: dataset(final["paths"], final["rows"])}
+    out: dict[str, dict] = {}
+    final = None
+    if pipeline.chain:
+        chain = [reports[s.name] for s in pipeline.chain]
+        check_chain(chain)
+        item = pipeline.chain[-1].datasets(CHAIN)[0]
+        check_ledger(storage, chain, item, pipeline.ledger, datasets.KEYS[item])
+        final = chain[-1].datasets[item]
+        if not spec.load_config().run.allow_empty:
+            check_not_empty(final["rows"])
+        out[item] = dataset(final["paths"], final["rows"])
     ledger_paths, ledger_rows = [], 0
     for stage in pipeline.stages:
         report = reports[stage.name]
@@ -107,14 +112,19 @@ def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
             if mode == LEDGER:
                 ledger_paths += written["paths"]
                 ledger_rows += written["rows"]
-            elif mode == AS_IS:
-                out[name] = dataset(written["paths"], written["rows"])
+            elif mode == AS_IS or (mode == SCORER and pipeline.prefix == scorers.PREFIX):
+                out[name] = dataset(written["paths"], written["rows"], name)
             elif mode == NARROW:
                 narrowed = narrow(storage, spec, name, list(reports.values()), final)
                 out[name] = dataset(narrowed["paths"], narrowed["rows"])
-    out[pipeline.ledger] = dataset(ledger_paths, ledger_rows)
+    if pipeline.chain:
+        out[pipeline.ledger] = dataset(ledger_paths, ledger_rows)
+    if pipeline.prefix != scorers.PREFIX:
+        scorers.publish_trained(storage, spec, pipeline, reports)  # a scorer this run trained, as a version
+    # The scorer the run used (score's details) or trained (train_scorer's): the latest stage that says.
+    used = next((r.details["scorer"] for r in reversed(list(reports.values())) if "scorer" in r.details), None)
     result = manifest.build(spec.snapshot, code_version(), spec.config, out,
-                            [reports[s.name].manifest_entry() for s in pipeline.stages])
+                            [reports[s.name].manifest_entry() for s in pipeline.stages], scorer=used)
     manifest.publish(storage, result, before, spec.publications)
     storage.write_json(f"{spec.prefix}/{DONE_FILE}", {"manifest": storage.uri(key)})
     return result

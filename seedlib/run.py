@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -38,8 +39,21 @@ RUN_FILE, DONE_FILE = "_RUN.json", "_DONE.json"
 
 
 def snapshot_prefix(snapshot: str, publications: str = "snapshots") -> str:
-    """The folder of one date's publication of a pipeline (its manifest and its runs)."""
-    return f"{publications}/dt={snapshot}"
+    """The folder of one date's publication of a pipeline (its manifest and its runs); a VERSIONED
+    pipeline's folder is named by the version itself (`scorers/2026-12-01`)."""
+    from seedlib.pipelines import VERSIONED
+
+    return f"{publications}/{snapshot}" if publications in VERSIONED else f"{publications}/dt={snapshot}"
+
+
+def publication_keys(storage: Storage, publications: str) -> list[str]:
+    """The dates (or versions) that have a folder under a pipeline's prefix, ascending."""
+    from seedlib.pipelines import VERSIONED
+
+    names = [n.rstrip("/") for n in storage.list_dirs(f"{publications}/")]
+    if publications in VERSIONED:
+        return sorted(n for n in names if _DATE.match(n))
+    return sorted(n[3:] for n in names if n.startswith("dt="))
 
 
 def manifest_key(snapshot: str, publications: str = "snapshots") -> str:
@@ -123,9 +137,11 @@ def safe_run_id(airflow_run_id: str) -> str:
 
 def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run params -> (config overrides, run options)."""
-    # The trigger form's choice for dedup_against_published ("configured" = not overridden).
-    choice = {"configured": None, "true": True, "false": False}
-    params = {k: choice.get(v, v) if k == "dedup_against_published" and isinstance(v, str) else v
+    # A trigger form's choice "configured" means not overridden; dedup_against_published's "true"/"false"
+    # stand for the booleans (a nullable boolean drawn as a three-way choice).
+    choice = {"true": True, "false": False}
+    params = {k: None if v == "configured" else
+              choice.get(v, v) if k == "dedup_against_published" and isinstance(v, str) else v
               for k, v in params.items()}
     overrides = {k: v for k, v in params.items() if k not in RUN_PARAMS and v not in (None, "", [])}
     options = {k: params.get(k) for k in RUN_PARAMS}
@@ -168,14 +184,22 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
     except ValueError as e:
         raise ConfigError(str(e)) from None
     storage = storage_for(config)
-    token = github_token or Secrets.from_env(environ).github_token
-    specs = list(config.run.sources) or default_specs()
-    sources = parse_specs(specs, discover=discovery(config, token, storage))
-    if not sources:
-        raise ConfigError("sources: nothing to crawl (no --source given and no embedded default found)")
+    sources = []
+    if declared.sources:
+        token = github_token or Secrets.from_env(environ).github_token
+        specs = list(config.run.sources) or default_specs()
+        sources = parse_specs(specs, discover=discovery(config, token, storage))
+        if not sources:
+            raise ConfigError("sources: nothing to crawl (no --source given and no embedded default found)")
+    decided: dict[str, Any] = {}
+    if declared.prepare:
+        module, _, name = declared.prepare.partition(":")
+        made = getattr(importlib.import_module(module), name)(storage, config, snapshot, skip)
+        decided = made.get("record", {})
+        skip = tuple(sorted(set(skip) | set(made.get("skip", ()))))
     record = {"snapshot": snapshot, "pipeline": pipeline, "publications": declared.prefix,
               "code_version": code_version(), "config": config.public_dict(),
-              "sources": [s.to_dict() for s in sources], "skip": list(skip)}
+              "sources": [s.to_dict() for s in sources], "skip": list(skip), **decided}
     fingerprint = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
     resumed = None if options.get("fresh") else unfinished_run(storage, declared.prefix, snapshot, fingerprint)
     run_id = resumed or safe_run_id(airflow_run_id)

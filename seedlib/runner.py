@@ -200,14 +200,16 @@ def _spark_submit(spec: RunSpec, stage: Stage, conn_id: str) -> int:
 
 
 def _accelerate_launch(spec: RunSpec, stage: Stage) -> int:
-    """`accelerate launch` of this module, without a config file: one process per GPU, or locally one per
-    `resources.cpus`. Several processes go through accelerate's torchrun launcher (`--multi_gpu`), which
-    is also how it runs several CPU processes without MPI: the body's Accelerator(cpu=True) then uses gloo.
-    (`--cpu` alone always starts a single process.)"""
-    processes = max(1, stage.resources.gpus or stage.resources.cpus)
+    """`accelerate launch` of this module, without a config file: one process per visible GPU for a stage
+    that declares GPUs, else (or on a machine without one) one per `resources.cpus`. Several processes go
+    through accelerate's torchrun launcher (`--multi_gpu`), which is also how it runs several CPU
+    processes without MPI: the body's Accelerator(cpu=True) then uses gloo. (`--cpu` alone always starts
+    a single process.)"""
+    gpus = _visible_gpus() if stage.resources.gpus else 0
+    processes = gpus or max(1, stage.resources.cpus)
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
-    cmd += ["--multi_gpu"] if processes > 1 else ([] if stage.resources.gpus else ["--cpu"])
+    cmd += ["--multi_gpu"] if processes > 1 else ([] if gpus else ["--cpu"])
     cmd += ["-m", "seedlib.runner", *_engine_args(spec, stage)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(JOBS.parent), env.get("PYTHONPATH")]))
@@ -217,6 +219,12 @@ def _accelerate_launch(spec: RunSpec, stage: Stage) -> int:
         return proc.wait()
     finally:
         _RUNNING.pop("stop", None)
+
+
+def _visible_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 # How to stop the engine process the current task started (Airflow calls the task's on_kill).
@@ -269,7 +277,7 @@ def run_in_process(spec: RunSpec, pipeline: Pipeline, stage: Stage, spark: Any =
         elif stage.engine == "accelerate":
             from accelerate import Accelerator
 
-            ctx.accelerator = Accelerator(cpu=not stage.resources.gpus)
+            ctx.accelerator = Accelerator(cpu=not (stage.resources.gpus and _visible_gpus()))
         parts, rows_in, details = body_of(stage)(ctx)
         if ctx.accelerator is not None and not ctx.accelerator.is_main_process:
             return EXIT_OK  # rank 0 gathered every rank's parts and records the report

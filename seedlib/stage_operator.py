@@ -27,3 +27,17 @@ class StageOperator(BaseOperator):
         from seedlib.runner import stop_engine
 
         stop_engine()
+
+
+def mask_secrets(context) -> None:
+    """on_execute_callback of every task: register secret values with Airflow's log masker."""
+    from seedlib.airflow_support import mask_secrets as mask
+
+    mask()
+
+
+def record_failure(context) -> None:
+    """on_failure_callback: keep the failed task's reason for `seed run`'s summary."""
+    from seedlib.airflow_support import record_failure as record
+
+    record(context)

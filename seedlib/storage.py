@@ -245,6 +245,10 @@ class LocalStorage(Storage):
     def _path(self, key: str) -> str:
         return os.path.join(self.path, *self._key(key).split("/"))
 
+    def local_path(self, prefix: str) -> str:
+        """The folder a key prefix is on this machine (a model folder is loaded in place)."""
+        return os.path.join(self.path, *self._key(prefix).split("/"))
+
     @contextlib.contextmanager
     def _errors(self, op: str, key: str) -> Iterator[None]:
         try:

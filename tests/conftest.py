@@ -15,7 +15,7 @@ import pytest
 
 from seedlib import embedded
 
-pytest_plugins = ["tests.s3"]
+pytest_plugins = ["tests.s3", "tests.oracle_server"]
 
 _HOME = Path(tempfile.mkdtemp(prefix="seed-tests-"))
 embedded.apply(embedded.environment(os.environ, home=_HOME, spark_master="local[2]"))
@@ -50,3 +50,46 @@ def spark(s3_server):
     s = session("seed-tests", master="local[2]", partitions=2)
     yield s
     s.stop()
+
+
+# The one small scorer the tests share (trained once per test run by the real label -> train_scorer
+# stages on tests/quality.py's corpus): DAG tests that score files point quality_scorer at it.
+SCORER_DATE = "2026-11-01"
+SCORER_SETTINGS = {"quality_max_tokens": 64, "quality_epochs": 4, "quality_batch_size": 8,
+                   "quality_learning_rate": 3e-4}
+ORACLE_KEY = "sk-test-oracle-5ec1e7-never-logged"
+
+
+@pytest.fixture(scope="session")
+def trained_scorer(tmp_path_factory):
+    """Runs corpus -> label -> train_scorer -> score -> quality and publishes it (a snapshot and, since the
+    run trained its own scorer, scorer version SCORER_DATE). An oracle key in the environment must end up
+    nowhere (tests/test_quality.py greps for it)."""
+    from types import SimpleNamespace
+
+    from seedlib.publish import publish_run
+    from seedlib.quality import scorers
+    from seedlib.run import prepare_run, snapshot_prefix
+    from seedlib.runner import launch
+    from tests.quality import QUALITY
+
+    root = tmp_path_factory.mktemp("scorer") / "data"
+    os.environ["SEED_ORACLE_API_KEY"] = ORACLE_KEY
+    try:
+        spec = prepare_run({"storage": root.as_uri(), "snapshot_date": SCORER_DATE, **SCORER_SETTINGS}, None,
+                           "manual__scorer", os.environ, pipeline="tests.quality:QUALITY")
+        reports = {s.name: launch("tests.quality:QUALITY", s.name, spec.ref()) for s in QUALITY.stages}
+        published = publish_run(spec, QUALITY)
+    finally:
+        del os.environ["SEED_ORACLE_API_KEY"]
+    storage = spec.storage()
+    return SimpleNamespace(root=root, storage=storage, spec=spec, reports=reports, snapshot=published,
+                           uri=storage.uri(snapshot_prefix(SCORER_DATE, scorers.PREFIX)),
+                           scorer=storage.read_json(f"{snapshot_prefix(SCORER_DATE, scorers.PREFIX)}/_MANIFEST.json"))
+
+
+@pytest.fixture
+def shared_scorer(trained_scorer, monkeypatch):
+    """Runs in this test score with the shared scorer (never train one)."""
+    monkeypatch.setenv("SEED_QUALITY_SCORER", trained_scorer.uri)
+    return trained_scorer

@@ -76,7 +76,8 @@ def test_backfill_two_dates_publishes_two_snapshots(tmp_path):
         # ("not found"); on SQLite it can also meet "database is locked": both are retried.
         def create_backfill() -> bool:
             created = airflow("backfill", "create", "--dag-id", "seed_snapshot",
-                              "--from-date", "2026-05-01", "--to-date", "2026-05-03")
+                              "--from-date", "2026-05-01", "--to-date", "2026-05-03",
+                              "--dag-run-conf", json.dumps({"skip_stages": ["quality"]}))
             return created.returncode == 0 or "Another backfill is running" in created.stderr
 
         wait_for(create_backfill, 180, "the backfill to be created", ui, log)

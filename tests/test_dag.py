@@ -21,7 +21,7 @@ def load_bag():
 def test_dagbag_imports_without_errors():
     bag = load_bag()
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"seed_snapshot"}
+    assert set(bag.dag_ids) == {"seed_snapshot", "seed_train_scorer"}
 
 
 def test_no_airflow2_imports_anywhere():
@@ -38,7 +38,8 @@ def test_schedule_params_and_stage_order():
     assert dag.timetable.expression == "0 2 * * *"
     assert dag.catchup is False and dag.max_active_runs == 1
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["prepare", "crawl", "exact_dedup", "near_dedup", "syntax", "publish"]
+    assert order == ["prepare", "crawl", "exact_dedup", "near_dedup", "syntax", "label", "train_scorer", "score",
+                     "quality", "publish"]
     from seedlib.pipelines import SNAPSHOTS
 
     for stage in SNAPSHOTS.stages:  # one task per declared stage, with the DAG's retry policy
@@ -51,10 +52,20 @@ def test_schedule_params_and_stage_order():
     assert [o.name for o in dag.get_task("publish").outlets] == ["seed_snapshots"]
 
 
-def test_dag_file_imports_nothing_heavy_at_parse_time():
-    code = (f"import sys, runpy; runpy.run_path({str(ROOT / 'dags' / 'seed_snapshot.py')!r}); "
-            "heavy = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pyarrow', 'torch', 'boto3') "
-            "or (m.startswith('seedlib') and m not in ('seedlib', 'seedlib.pipelines', 'seedlib.stage_operator'))]; "
-            "print(','.join(heavy))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+def test_scorer_dag_labels_trains_and_publishes_a_scorer():
+    dag = load_bag().dags["seed_train_scorer"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # by hand (or on snapshots when configured)
+    assert [t.task_id for t in dag.topological_sort()] == ["prepare", "label", "train_scorer", "publish"]
+    assert dag.get_task("train_scorer").pipeline == "scorers"
+    assert [o.name for o in dag.get_task("publish").outlets] == ["seed_scorers"]
+    assert {"snapshot_date", "quality_oracle", "quality_base_model", "storage", "fresh"} <= set(dag.params.keys())
+
+
+def test_dag_files_import_nothing_heavy_at_parse_time():
+    for name in ("seed_snapshot.py", "seed_train_scorer.py"):
+        code = (f"import sys, runpy; runpy.run_path({str(ROOT / 'dags' / name)!r}); "
+                "heavy = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pyarrow', 'torch', 'boto3') "
+                "or (m.startswith('seedlib') and m not in ('seedlib', 'seedlib.pipelines', 'seedlib.stage_operator'))]; "
+                "print(','.join(heavy))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "", name

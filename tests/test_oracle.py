@@ -15,8 +15,6 @@ from seedlib.quality.oracle import (MALFORMED_RATING, ORACLE_ERROR, RUBRIC, Judg
                                     build_messages, explanation_of, parse_rating)
 from seedlib.storage import open_storage
 
-pytest_plugins = ["tests.oracle_server"]
-
 ADD = ("Python", 'def add(a, b):\n    """Sum of two numbers."""\n    return a + b\n')
 GREET = ("Python", 'def greet(name):\n    return f"Hello, {name}!"\n')
 TOKENS = 48  # the real model generates ~20 tokens/s on CPU

@@ -51,36 +51,45 @@ def in_process_spark(monkeypatch, spark):
     monkeypatch.setenv("SEED_SPARK_SUBMIT", "false")
 
 
-def run_dag(conf: dict) -> "dagrun.RunOutcome":  # noqa: F821
+def run_dag(conf: dict, quality: bool = False) -> "dagrun.RunOutcome":  # noqa: F821
+    """One DAG run; without `quality` the quality stages are skipped (tests that score files use the
+    `shared_scorer` fixture and pass quality=True)."""
     from seedlib import dagrun
 
-    return dagrun.run_once(conf)
+    return dagrun.run_once(conf if quality or "skip_stages" in conf else {**conf, "skip_stages": ["quality"]})
 
 
 def published(storage, name):
     return manifest.read_dataset(storage, DATE, name)
 
 
-def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeypatch, capfd, seed_home):
+def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeypatch, capfd, seed_home, shared_scorer):
     monkeypatch.setenv("SEED_GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("SEED_COMMIT_MIN_COMMITS", "1")  # these small repositories qualify for commits
     monkeypatch.setenv("SEED_COMMIT_MIN_DAYS", "0")
     storage_uri = (tmp_path / "data").as_uri()
-    outcome = run_dag({"snapshot_date": DATE, "sources": sources, "storage": storage_uri})
+    outcome = run_dag({"snapshot_date": DATE, "sources": sources, "storage": storage_uri}, quality=True)
     assert outcome.state == "success", outcome.failed_tasks
     storage = storage_for(load_config({"storage": storage_uri}, {}))
     m = manifest.read(storage, DATE)
 
-    # Exact counts: 6 + 2 + 2 files seen in three repositories; the missing one is a failed repo.
-    assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"]) for s in m["stages"]] == [
-        ("crawl", 10, 7, {"binary": 2, "unknown_language": 1}), ("exact_dedup", 7, 6, {"exact_duplicate": 1}),
-        ("near_dedup", 6, 6, {}), ("syntax", 6, 6, {})]
+    # Exact counts: 6 + 2 + 2 files seen in three repositories; the missing one is a failed repo. The
+    # shared scorer scores the 6 files (no language has 10, so the bottom 10% is nobody); label and
+    # train_scorer are skipped since a scorer is configured.
+    assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"], s["skipped"]) for s in m["stages"]] == [
+        ("crawl", 10, 7, {"binary": 2, "unknown_language": 1}, False),
+        ("exact_dedup", 7, 6, {"exact_duplicate": 1}, False), ("near_dedup", 6, 6, {}, False),
+        ("syntax", 6, 6, {}, False), ("label", 0, 0, {}, True), ("train_scorer", 0, 0, {}, True),
+        ("score", 6, 6, {}, False), ("quality", 6, 6, {}, False)]
+    assert m["scorer"] == shared_scorer.scorer["scorer"]
     assert m["stages"][0]["details"] == {"repos": {"ok": 3, "unreachable": 1}}
     assert m["stages"][3]["details"]["unparsed"] == {"Markdown": 1}
     assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 6, "dropped": 4,
                                                                 "commit_history": 2, "dedup_index": 6}
-    assert all(s["resumed_parts"] == 0 and s["skipped"] is False for s in m["stages"])
+    assert all(s["resumed_parts"] == 0 for s in m["stages"])
     files = published(storage, "files")
+    scores = files.column("quality_score").to_pylist()
+    assert len(scores) == 6 and all(0 <= s <= 10 for s in scores)
     assert sorted(zip(files.column("repo").to_pylist(), files.column("path").to_pylist(),
                       files.column("lang").to_pylist())) == [
         ("local/alpha", "README.md", "Markdown"), ("local/alpha", "app.py", "Python"),
@@ -113,15 +122,15 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
                 assert TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_path, monkeypatch):
-    """The first run submits each Spark stage, the rerun runs them in-process: the same bytes."""
+def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_path, monkeypatch, shared_scorer):
+    """The first run submits each Spark stage, the rerun runs them in-process: the same bytes (scores too)."""
     storage_uri = (tmp_path / "data").as_uri()
     storage = storage_for(load_config({"storage": storage_uri}, {}))
     conf = {"snapshot_date": DATE, "sources": sources, "storage": storage_uri}
-    assert run_dag(conf).state == "success"
+    assert run_dag(conf, quality=True).state == "success"
     first = manifest.read(storage, DATE)
     monkeypatch.setenv("SEED_SPARK_SUBMIT", "false")
-    assert run_dag(conf).state == "success"
+    assert run_dag(conf, quality=True).state == "success"
     second = manifest.read(storage, DATE)
     assert first["datasets"]["files"]["paths"] != second["datasets"]["files"]["paths"]  # a new run prefix
     for name in ("files", "dropped", "repos"):
@@ -140,7 +149,7 @@ def test_run_killed_before_publish_leaves_previous_publication_and_resumes(airfl
     before = storage.read_bytes(manifest_key(DATE))
 
     # A second run does all its work but never publishes (as if killed right before publish).
-    conf = {"snapshot_date": DATE, "sources": sources, "storage": storage_uri}
+    conf = {"snapshot_date": DATE, "sources": sources, "storage": storage_uri, "skip_stages": ["quality"]}
     dag = dagrun.load_dag()
     dag.test(run_conf=conf, mark_success_pattern="publish")
     assert storage.read_bytes(manifest_key(DATE)) == before
@@ -175,7 +184,7 @@ def test_skipped_stage_passes_its_input_through(airflow_db, sources, tmp_path, i
     assert stages["near_dedup"]["skipped"] is True and stages["near_dedup"]["dropped"] == {}
     assert stages["near_dedup"]["rows_in"] == stages["near_dedup"]["rows_out"] == stages["exact_dedup"]["rows_out"]
     assert stages["syntax"]["rows_in"] == stages["exact_dedup"]["rows_out"]
-    assert [s["skipped"] for s in m["stages"]] == [False, False, True, False]
+    assert [s["skipped"] for s in m["stages"]] == [False, False, True, False] + [True] * 4
     index = manifest.read_dataset(storage, DATE, "dedup_index")  # from the final files, without signatures
     assert index.num_rows == m["datasets"]["files"]["rows"] and index.column("sig").null_count == index.num_rows
 
@@ -203,10 +212,11 @@ def test_bad_source_fails_the_run_fast_and_publishes_nothing(airflow_db, tmp_pat
     assert manifest.list_snapshots(storage) == []
 
 
-def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch, in_process_spark):
+def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch, in_process_spark, shared_scorer):
+    """On S3 with the quality stages: the accelerate processes read and write their shards through S3."""
     uri, settings = s3_root
     monkeypatch.setenv("SEED_S3_ENDPOINT_URL", settings.endpoint_url)
-    outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": uri})
+    outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": uri}, quality=True)
     assert outcome.state == "success", outcome.failed_tasks
     storage = storage_for(load_config({"storage": uri}, {"SEED_S3_ENDPOINT_URL": settings.endpoint_url}))
     assert storage.root.startswith("s3://")
@@ -214,5 +224,7 @@ def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch, in_process_
     assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3,
                                                                 "commit_history": 0, "dedup_index": 5}
     assert published(storage, "files").num_rows == 5
+    assert published(storage, "files").column("quality_score").null_count == 0
+    assert m["scorer"]["version"] == shared_scorer.scorer["scorer"]["version"]
     assert m["config"]["s3"]["endpoint_url"] == settings.endpoint_url
     assert os.environ["AWS_SECRET_ACCESS_KEY"] not in storage.read_bytes(manifest_key(DATE)).decode()
