@@ -434,6 +434,11 @@ def format_snapshot(m: dict, details: bool = False) -> str:
              ", ".join(f"{k}={v}" for k, v in s["dropped"].items()) or "-", f"{s['seconds']:.1f}"]
             for s in m["stages"]]
     lines.append(_table(["stage", "in", "out", "dropped by reason", "seconds"], rows))
+    if m.get("scorer"):
+        sc = m["scorer"]
+        lines.append(f"\nscorer {sc['version']} ({sc['base_model']}, oracle {sc['oracle']}, {sc['labels']} labels): "
+                     f"held-out MAE {sc['mae']} (class-balanced {sc['class_balanced_mae']}), "
+                     f"predicting the mean {sc['baseline_mae']}")
     return "\n".join(lines)
 
 

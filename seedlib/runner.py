@@ -138,6 +138,8 @@ def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spar
         code = run_in_process(spec, pipeline, stage, spark=_local_session(spec))
     elif stage.engine == "spark":
         code = _spark_submit(spec, stage, spark_conn)
+    elif not spec.load_config().run.accelerate_launch:
+        code = run_in_process(spec, pipeline, stage)
     else:
         code = _accelerate_launch(spec, stage)
     report = rec.done()

@@ -70,6 +70,9 @@ class RunSection(Section):
                                    "process on one local Spark session the stages share, which saves the JVM "
                                    "start per stage on small local runs; its executors keep the environment, "
                                    "e.g. S3 credentials, of the moment the session started)")
+    accelerate_launch: bool = key(True, "run each accelerate stage (training, scoring) as its own `accelerate "
+                                        "launch` (false: inside the task's process, as one process, which "
+                                        "saves starting torch per stage on small local runs)")
 
     def validate(self) -> None:
         s = self.storage

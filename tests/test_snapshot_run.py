@@ -46,9 +46,11 @@ def sources(tmp_path_factory) -> list[str]:
 
 @pytest.fixture
 def in_process_spark(monkeypatch, spark):
-    """Spark stages inside the task's process, on this test session's Spark (no spark-submit per stage):
-    for the tests that are about the DAG and publication, not about spark-submit."""
+    """Spark stages inside the task's process, on this test session's Spark (no spark-submit per stage),
+    and accelerate stages inside it too (no `accelerate launch`): for the tests that are about the DAG and
+    publication, not about the engines' launchers."""
     monkeypatch.setenv("SEED_SPARK_SUBMIT", "false")
+    monkeypatch.setenv("SEED_ACCELERATE_LAUNCH", "false")
 
 
 def run_dag(conf: dict, quality: bool = False) -> "dagrun.RunOutcome":  # noqa: F821
@@ -123,13 +125,15 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
 
 
 def test_rerun_of_a_date_publishes_identical_datasets(airflow_db, sources, tmp_path, monkeypatch, shared_scorer):
-    """The first run submits each Spark stage, the rerun runs them in-process: the same bytes (scores too)."""
+    """The first run submits each Spark stage and launches the accelerate stages (two scoring processes),
+    the rerun runs them all in-process (one): the same bytes, scores included."""
     storage_uri = (tmp_path / "data").as_uri()
     storage = storage_for(load_config({"storage": storage_uri}, {}))
     conf = {"snapshot_date": DATE, "sources": sources, "storage": storage_uri}
     assert run_dag(conf, quality=True).state == "success"
     first = manifest.read(storage, DATE)
     monkeypatch.setenv("SEED_SPARK_SUBMIT", "false")
+    monkeypatch.setenv("SEED_ACCELERATE_LAUNCH", "false")
     assert run_dag(conf, quality=True).state == "success"
     second = manifest.read(storage, DATE)
     assert first["datasets"]["files"]["paths"] != second["datasets"]["files"]["paths"]  # a new run prefix
@@ -176,7 +180,7 @@ def test_run_killed_before_publish_leaves_previous_publication_and_resumes(airfl
 def test_skipped_stage_passes_its_input_through(airflow_db, sources, tmp_path, in_process_spark):
     storage_uri = (tmp_path / "data").as_uri()
     outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": storage_uri,
-                       "skip_stages": ["near_dedup"]})
+                       "skip_stages": ["near_dedup", "quality"]})
     assert outcome.state == "success", outcome.failed_tasks
     storage = storage_for(load_config({"storage": storage_uri}, {}))
     m = manifest.read(storage, DATE)
@@ -213,7 +217,7 @@ def test_bad_source_fails_the_run_fast_and_publishes_nothing(airflow_db, tmp_pat
 
 
 def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch, in_process_spark, shared_scorer):
-    """On S3 with the quality stages: the accelerate processes read and write their shards through S3."""
+    """On S3 with the quality stages: scoring reads and writes its shards through S3."""
     uri, settings = s3_root
     monkeypatch.setenv("SEED_S3_ENDPOINT_URL", settings.endpoint_url)
     outcome = run_dag({"snapshot_date": DATE, "sources": sources[:2], "storage": uri}, quality=True)

@@ -19,7 +19,7 @@ import pytest
 
 from seedlib import manifest, pipelines
 from seedlib.config import ConfigError, load_config
-from seedlib.pipelines import AS_IS, CHAIN, FILES_STAGE, LEDGER, SNAPSHOTS, Pipeline, Stage
+from seedlib.pipelines import AS_IS, CHAIN, FILES_STAGE, INTERNAL, LEDGER, SCORER, SNAPSHOTS, Pipeline, Stage
 from seedlib.publish import publish_run
 from seedlib.run import RunSpec, prepare_run
 from seedlib.runner import launch
@@ -35,8 +35,15 @@ DATE = "2026-05-06"
 # ---------- declarations (fast) ----------
 
 def test_snapshot_pipeline_is_declared_in_order_with_its_publications():
-    assert SNAPSHOTS.names == ["crawl", "exact_dedup", "near_dedup", "syntax"]
-    assert all(s.engine == "spark" and s.chain for s in SNAPSHOTS.stages)
+    assert SNAPSHOTS.names == ["crawl", "exact_dedup", "near_dedup", "syntax", "label", "train_scorer", "score",
+                               "quality"]
+    assert [(s.engine, s.chain) for s in SNAPSHOTS.stages] == [("spark", True)] * 4 + [
+        ("python", False), ("accelerate", False), ("accelerate", False), ("python", True)]
+    assert SNAPSHOTS.stage("score").writes == {"scores": INTERNAL}
+    assert SNAPSHOTS.stage("train_scorer").writes == {"scorer": SCORER}
+    assert SNAPSHOTS.chain_input("quality") == "syntax" and SNAPSHOTS.chain_input("label") == "syntax"
+    assert SNAPSHOTS.skipped(["quality"]) == {"quality", "score"}  # scores only feed quality
+    assert pipelines.get("scorers").names == ["label", "train_scorer"] and pipelines.get("scorers").chain == []
     assert SNAPSHOTS.stage("crawl").writes == {"files": CHAIN, "dropped": LEDGER, "repos": AS_IS,
                                                "commit_history": AS_IS}
     assert SNAPSHOTS.chain_input("syntax") == "near_dedup" and SNAPSHOTS.chain_input("crawl") is None
