@@ -19,6 +19,11 @@ from seedlib.quality import models, scorers
 from seedlib.stage import PartWriter
 
 
+# On a CPU large batches are slower than small ones (bench/README.md, "Quality scorer": SmolLM2 at 16,384
+# tokens a batch ran at 0.61x one file at a time, at 2,048 at 1.05x), so CPU batches are capped here.
+CPU_BATCH_TOKENS = 2_048
+
+
 def predict(model, tokenizer, texts: list[str], max_tokens: int, batch_tokens: int, device) -> list[float]:
     """Scores of the texts, batched by token length."""
     import torch
@@ -27,6 +32,8 @@ def predict(model, tokenizer, texts: list[str], max_tokens: int, batch_tokens: i
     out = [0.0] * len(texts)
     model.eval()
     cuda = getattr(device, "type", str(device)) == "cuda"
+    if not cuda:
+        batch_tokens = min(batch_tokens, CPU_BATCH_TOKENS)
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
         for batch in models.token_batches([len(seq) for seq in ids], batch_tokens):
             input_ids, mask = models.pad([ids[i] for i in batch], tokenizer.pad_token_id)

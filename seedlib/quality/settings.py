@@ -39,7 +39,8 @@ class QualitySection(Section):
     grad_accum: int = key(1, "gradient accumulation steps")
     holdout_files: int = key(1_178, "held-out labels for MAE (at most a fifth of the labels; the report's "
                                     "test set had 1,178 files)")
-    score_batch_tokens: int = key(16_384, "scoring batches are filled up to this many tokens (padding included)")
+    score_batch_tokens: int = key(16_384, "scoring batches are filled up to this many tokens (padding included); "
+                                          "on a CPU at most 2,048 (larger CPU batches are slower)")
     drop_share: float = key(0.10, "the lowest-scoring share of files dropped as low_quality")
     drop_scope: str = key("language", "where the share is taken: per language, or global")
     scorer: str = key("", "the scorer to use: a version published under the storage root, or the URI of a "
