@@ -185,8 +185,8 @@ def _run_dag(pipeline: Pipeline, conf: dict, config, environ: dict, verbose: boo
     embedded.apply(env)
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"{pipeline.name}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
     command = "run" if pipeline is SNAPSHOTS else "train-scorer"
+    log_path = logs / f"{command}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
     print(f"seed {command}: storage {config.run.storage}; full log {log_path}", flush=True)
     from seedlib import airflow_support, dagrun, progress
 
