@@ -56,7 +56,7 @@ def spark(s3_server):
 # stages on tests/quality.py's corpus): DAG tests that score files point quality_scorer at it.
 SCORER_DATE = "2026-11-01"
 SCORER_SETTINGS = {"quality_max_tokens": 64, "quality_epochs": 4, "quality_batch_size": 8,
-                   "quality_learning_rate": 3e-4}
+                   "quality_learning_rate": 3e-4, "quality_min_steps": 0}
 ORACLE_KEY = "sk-test-oracle-5ec1e7-never-logged"
 
 

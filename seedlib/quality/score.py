@@ -34,12 +34,13 @@ def predict(model, tokenizer, texts: list[str], max_tokens: int, batch_tokens: i
     cuda = getattr(device, "type", str(device)) == "cuda"
     if not cuda:
         batch_tokens = min(batch_tokens, CPU_BATCH_TOKENS)
+    offset = getattr(model.config, "score_offset", 0.0)  # the training mean (seedlib/quality/train.py)
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
         for batch in models.token_batches([len(seq) for seq in ids], batch_tokens):
             input_ids, mask = models.pad([ids[i] for i in batch], tokenizer.pad_token_id)
             logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
             for i, value in zip(batch, logits.float().squeeze(-1).tolist()):
-                out[i] = round(min(10.0, max(0.0, value * 10)), 3)
+                out[i] = round(min(10.0, max(0.0, (value + offset) * 10)), 3)
     return out
 
 

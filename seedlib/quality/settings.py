@@ -35,7 +35,8 @@ class QualitySection(Section):
                                "first; longer files are judged by their beginning); 512-2048 on a GPU")
     epochs: int = key(1, "training epochs")
     learning_rate: float = key(1e-4, "AdamW learning rate")
-    batch_size: int = key(16, "training batch size per process")
+    batch_size: int = key(8, "training batch size per process")
+    min_steps: int = key(60, "at least this many optimizer steps: a small label set is trained for more epochs")
     grad_accum: int = key(1, "gradient accumulation steps")
     holdout_files: int = key(1_178, "held-out labels for MAE (at most a fifth of the labels; the report's "
                                     "test set had 1,178 files)")

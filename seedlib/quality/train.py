@@ -40,16 +40,23 @@ def body(ctx):
     tokenizer = models.load_tokenizer(folder)
     train, held = split(rows, q.holdout_files, q.seed)
     ids = models.encode(tokenizer, [r["content"] for r in train], q.max_tokens)
-    targets = [r["score"] / 10 for r in train]
+    # Targets are the scores scaled to [0, 1] minus their training mean, which the model keeps as
+    # `score_offset` (added back when scoring): an untrained head then predicts the mean, so training
+    # starts from the baseline instead of from wherever a random head points.
+    offset = sum(r["score"] for r in train) / len(train) / 10
+    targets = [r["score"] / 10 - offset for r in train]
     torch.manual_seed(q.seed)
     model = models.load_regressor(resume or folder, dtype=torch.float32)
     # The token embeddings stay frozen: they are most of a small model's parameters (12M of MiniLM's 23M),
     # move little in a short fine-tune, and updating them costs more than the rest of the step.
     model.get_input_embeddings().requires_grad_(False)
     batches_per_epoch = max(1, len(train) // (q.batch_size * acc.num_processes))
+    # A small label set gets more epochs, up to quality_min_steps optimizer steps (one pass over a hundred
+    # labels is a handful of steps: too few to learn anything).
+    epochs = max(q.epochs, -(-q.min_steps * q.grad_accum // batches_per_epoch))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=q.learning_rate,
                                   weight_decay=0.01)
-    steps = max(1, batches_per_epoch * q.epochs // q.grad_accum)
+    steps = max(1, batches_per_epoch * epochs // q.grad_accum)
     scheduler = get_scheduler("linear", optimizer, num_warmup_steps=max(1, steps // 10), num_training_steps=steps)
     acc.gradient_accumulation_steps = q.grad_accum
     model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
@@ -57,7 +64,7 @@ def body(ctx):
     for _ in range(start_epoch):  # the schedule continues where the checkpointed epochs left it
         for _ in range(batches_per_epoch // q.grad_accum):
             scheduler.step()
-    for epoch in range(start_epoch, q.epochs):
+    for epoch in range(start_epoch, epochs):
         model.train()
         order = list(range(len(train)))
         random.Random(q.seed * 1000 + epoch).shuffle(order)
@@ -76,23 +83,24 @@ def body(ctx):
                 optimizer.zero_grad()
             total += loss.item()
             if acc.is_main_process and (step + 1) % 20 == 0:
-                print(f"[train_scorer] epoch {epoch + 1}/{q.epochs} batch {step + 1}/{len(mine)} "
+                print(f"[train_scorer] epoch {epoch + 1}/{epochs} batch {step + 1}/{len(mine)} "
                       f"loss {total / (step + 1):.4f}", flush=True)
         if acc.is_main_process:
-            print(f"[train_scorer] epoch {epoch + 1}/{q.epochs}: mean loss {total / max(1, len(mine)):.4f} "
+            print(f"[train_scorer] epoch {epoch + 1}/{epochs}: mean loss {total / max(1, len(mine)):.4f} "
                   f"over {len(mine)} batches", flush=True)
-            if epoch + 1 < q.epochs:
+            if epoch + 1 < epochs:
                 _save_checkpoint(ctx, acc.unwrap_model(model), tokenizer, epoch + 1)
         acc.wait_for_everyone()
     if not acc.is_main_process:
         return [], None, {}
     final = acc.unwrap_model(model)
+    final.config.score_offset = offset
     metrics = evaluate(final, tokenizer, held, q.max_tokens, q.score_batch_tokens, acc.device,
                        baseline=sum(r["score"] for r in train) / len(train))
     keys = _save(ctx, final, tokenizer)
     oracles = sorted({r["oracle"] for r in rows})
     block = {"version": ctx.spec.snapshot, "base_model": base, "oracle": ",".join(oracles), "labels": len(rows),
-             "train_files": len(train), "holdout_files": len(held), "max_tokens": q.max_tokens,
+             "train_files": len(train), "holdout_files": len(held), "max_tokens": q.max_tokens, "epochs": epochs,
              "label_fingerprint": fingerprint(rows), **metrics}
     print(f"[train_scorer] held-out MAE {metrics['mae']:.3f} (class-balanced {metrics['class_balanced_mae']:.3f}); "
           f"predicting the mean: {metrics['baseline_mae']:.3f}", flush=True)
