@@ -19,26 +19,21 @@
 - publish      checks the ledger invariant and stage counts, then writes the manifest (seedlib/publish.py);
                a scorer the run trained is published as a scorer version first.
 
-Each stage task runs its declared engine through seedlib/runner.py. This file only wires tasks.
+Each stage task runs its declared engine through seedlib/runner.py (seedlib/stage_operator.py builds
+the tasks from the declarations). This file only sets the schedule and the trigger form.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, chain, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
 
-from seedlib.pipelines import SNAPSHOTS, Stage
-from seedlib.stage_operator import StageOperator, mask_secrets, record_failure
+from seedlib.pipelines import SNAPSHOTS
+from seedlib.stage_operator import mask_secrets, pipeline_tasks, record_failure
 
 SPARK_CONN = "spark_local"  # AIRFLOW_CONN_SPARK_LOCAL; `seed run`/`seed ui` default it to local[*]
 PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
-
-
-def stage_task(stage: Stage, ref) -> StageOperator:
-    """The task of one declared stage: it runs the stage's engine; a failure a retry cannot mend is not
-    retried, and a killed task stops the processes it started."""
-    return StageOperator(pipeline=SNAPSHOTS.name, stage=stage.name, ref=ref, spark_conn=SPARK_CONN, doc=stage.doc)
 
 
 with DAG(
@@ -87,17 +82,4 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
-    @task
-    def prepare(params=None, data_interval_start=None, run_id=None) -> str:
-        from seedlib.airflow_support import prepare_task
-
-        return prepare_task(SNAPSHOTS.name, params, data_interval_start, run_id)
-
-    @task(outlets=[PUBLISHED])
-    def publish(ref: str, outlet_events=None) -> dict:
-        from seedlib.airflow_support import publish_task
-
-        return publish_task(SNAPSHOTS.name, ref, outlet_events[PUBLISHED])
-
-    ref = prepare()
-    chain(ref, *[stage_task(stage, ref) for stage in SNAPSHOTS.stages], publish(ref))
+    pipeline_tasks(SNAPSHOTS, PUBLISHED, SPARK_CONN)

@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from airflow.sdk import DAG, Asset, Param, chain, task
+from airflow.sdk import DAG, Asset, Param
 
 from seedlib.pipelines import SCORERS
-from seedlib.stage_operator import StageOperator, mask_secrets, record_failure
+from seedlib.stage_operator import mask_secrets, pipeline_tasks, record_failure
 
 SNAPSHOTS_PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
 PUBLISHED = Asset(name="seed_scorers", uri="x-seed://scorers")
@@ -64,18 +64,4 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
-    @task
-    def prepare(params=None, data_interval_start=None, run_id=None) -> str:
-        from seedlib.airflow_support import prepare_task
-
-        return prepare_task(SCORERS.name, params, data_interval_start, run_id)
-
-    @task(outlets=[PUBLISHED])
-    def publish(ref: str, outlet_events=None) -> dict:
-        from seedlib.airflow_support import publish_task
-
-        return publish_task(SCORERS.name, ref, outlet_events[PUBLISHED])
-
-    ref = prepare()
-    stages = [StageOperator(pipeline=SCORERS.name, stage=s.name, ref=ref, doc=s.doc) for s in SCORERS.stages]
-    chain(ref, *stages, publish(ref))
+    pipeline_tasks(SCORERS, PUBLISHED)

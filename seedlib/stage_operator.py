@@ -41,3 +41,29 @@ def record_failure(context) -> None:
     from seedlib.airflow_support import record_failure as record
 
     record(context)
+
+
+def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local") -> None:
+    """Inside a DAG context: prepare -> one StageOperator per declared stage -> publish, chained.
+
+    prepare resolves (or resumes) the run and returns its reference; publish checks and publishes it and
+    emits `outlet` (an Asset). `pipeline` is a seedlib.pipelines.Pipeline.
+    """
+    from airflow.sdk import chain, task
+
+    @task(task_id="prepare")
+    def prepare(params=None, data_interval_start=None, run_id=None) -> str:
+        from seedlib.airflow_support import prepare_task
+
+        return prepare_task(pipeline.name, params, data_interval_start, run_id)
+
+    @task(task_id="publish", outlets=[outlet])
+    def publish(ref: str, outlet_events=None) -> dict:
+        from seedlib.airflow_support import publish_task
+
+        return publish_task(pipeline.name, ref, outlet_events[outlet])
+
+    ref = prepare()
+    stages = [StageOperator(pipeline=pipeline.name, stage=s.name, ref=ref, spark_conn=spark_conn, doc=s.doc)
+              for s in pipeline.stages]
+    chain(ref, *stages, publish(ref))
