@@ -67,6 +67,7 @@ def published(storage, name):
 
 def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeypatch, capfd, seed_home, shared_scorer):
     monkeypatch.setenv("SEED_GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("SEED_ACCELERATE_LAUNCH", "false")  # spark-submit here; `accelerate launch` in the rerun test
     monkeypatch.setenv("SEED_COMMIT_MIN_COMMITS", "1")  # these small repositories qualify for commits
     monkeypatch.setenv("SEED_COMMIT_MIN_DAYS", "0")
     storage_uri = (tmp_path / "data").as_uri()
