@@ -123,8 +123,9 @@ def _labelled(ctx) -> list[dict]:
     table = ctx.storage.read_parquet([k for _, k in items])
     rows = [r for r in table.to_pylist() if r["score"] is not None]
     if len(rows) < MIN_LABELS:
-        raise StageError(f"train_scorer: only {len(rows)} labels have a score (at least {MIN_LABELS} needed); "
-                         "the label stage's details count the oracle's errors")
+        raise StageError(f"train_scorer: only {len(rows)} labels have a score (at least {MIN_LABELS} needed; "
+                         "the label stage's details count the oracle's errors). On a corpus this small, use a "
+                         "published scorer (quality_scorer) or leave the quality stages out (--skip quality)")
     return sorted(rows, key=lambda r: (r["repo"], r["path"]))
 
 
