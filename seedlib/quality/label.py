@@ -111,11 +111,12 @@ def oracle_api_key() -> str | None:
     key = Secrets.from_env(os.environ).oracle_api_key
     if key:
         return key
+    from seedlib.airflow_support import connection_password
+
     try:
-        from seedlib.airflow_support import connection_password
-    except ImportError:
+        return connection_password("seed_oracle")
+    except Exception:  # noqa: BLE001 - outside an Airflow task (e.g. `seed label`) there is no connection API
         return None
-    return connection_password("seed_oracle")
 
 
 def make_oracle(config: Config, storage: Storage):
