@@ -19,6 +19,7 @@ import hashlib
 import json
 import random
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 from seedlib.quality import models
@@ -60,7 +61,7 @@ def body(ctx):
     scheduler = get_scheduler("linear", optimizer, num_warmup_steps=max(1, steps // 10), num_training_steps=steps)
     acc.gradient_accumulation_steps = q.grad_accum
     model, optimizer, scheduler = acc.prepare(model, optimizer, scheduler)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if acc.device.type == "cuda" else _nothing()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if acc.device.type == "cuda" else nullcontext()
     for _ in range(start_epoch):  # the schedule continues where the checkpointed epochs left it
         for _ in range(batches_per_epoch // q.grad_accum):
             scheduler.step()
@@ -106,14 +107,6 @@ def body(ctx):
           f"predicting the mean: {metrics['baseline_mae']:.3f}", flush=True)
     parts = [{"dataset": "scorer", "key": k, "rows": 0, "counts": "{}"} for k in keys]
     return parts, None, {"scorer": block}
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _labelled(ctx) -> list[dict]:
