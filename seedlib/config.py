@@ -2,7 +2,8 @@
 
 Sections (the mapping table `SECTIONS` below): `run`, `s3`, `github` (seedlib/sections.py), `crawl`
 (seedlib/crawl/settings.py), `dedup`, `repo_dedup`, `near_dedup` (seedlib/dedup/settings.py) and `syntax`
-(seedlib/syntax/settings.py), `quality` (seedlib/quality/settings.py). Code reads values by section: `config.near_dedup.threshold`.
+(seedlib/syntax/settings.py), `quality` (seedlib/quality/settings.py), `decontam`, `commit_samples`,
+`repo_sequences`, `fim`, `export` (seedlib/samples/settings.py). Code reads values by section: `config.near_dedup.threshold`.
 
 What users type is flat: key `threshold` of section `near_dedup` is `near_dedup_threshold` in a YAML file,
 as `SEED_NEAR_DEDUP_THRESHOLD`, as a run param or a flag; the `run` and `crawl` sections' keys are spelt as
@@ -33,6 +34,8 @@ from seedlib.crawl.settings import CrawlSection
 from seedlib.dedup.settings import DedupSection, NearDedupSection, RepoDedupSection
 from seedlib.sections import ConfigError, GitHubSection, RunSection, S3Section, SectionError
 from seedlib.quality.settings import QualitySection
+from seedlib.samples.settings import (CommitSamplesSection, DecontamSection, ExportSection, FimSection,
+                                      SequencesSection)
 from seedlib.syntax.settings import SyntaxSection
 
 __all__ = ["Config", "ConfigError", "Secrets", "load_config", "config_from_dict", "flat_dict", "help_for",
@@ -61,6 +64,11 @@ class Config:
     near_dedup: NearDedupSection = field(default_factory=NearDedupSection)
     syntax: SyntaxSection = field(default_factory=SyntaxSection)
     quality: QualitySection = field(default_factory=QualitySection)
+    decontam: DecontamSection = field(default_factory=DecontamSection)
+    commit_samples: CommitSamplesSection = field(default_factory=CommitSamplesSection)
+    repo_sequences: SequencesSection = field(default_factory=SequencesSection)
+    fim: FimSection = field(default_factory=FimSection)
+    export: ExportSection = field(default_factory=ExportSection)
 
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready, secret-free view, nested by section (what goes into manifests and logs)."""
@@ -95,6 +103,11 @@ SECTIONS: dict[str, str] = {
     "near_dedup": "near_dedup_",
     "syntax": "syntax_",
     "quality": "quality_",
+    "decontam": "decontam_",
+    "commit_samples": "commit_samples_",
+    "repo_sequences": "repo_",
+    "fim": "fim_",
+    "export": "export_",
 }
 _CLASSES: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
 assert list(_CLASSES) == list(SECTIONS), "Config's sections and SECTIONS must agree"

@@ -79,9 +79,53 @@ SCORES = pa.schema([
     ("quality_score", pa.float64()),  # 0-10, the oracle's scale
 ])
 
+# Code-change-prediction samples (seedlib/samples/commits.py): one row per kept commit.
+COMMIT_SAMPLES = pa.schema([
+    ("repo", pa.string()),
+    ("sha", pa.string()),
+    ("message", pa.string()),
+    ("changed_paths", pa.list_(pa.string())),
+    ("context_paths", pa.list_(pa.string())),  # BM25 top files of the pre-commit tree, in rank order
+    ("text", pa.string()),                     # the rendered sample, ready for tokenisation
+])
+
+# The commit ledger: every commit of commit_history that is not a sample, and why.
+COMMIT_DROPPED = pa.schema([
+    ("repo", pa.string()),
+    ("sha", pa.string()),
+    ("stage", pa.string()),
+    ("reason", pa.string()),
+    ("duplicate_of", pa.string()),  # for exact_duplicate: the sha of the kept sample with the same text
+])
+
+# Repository-level sequences (seedlib/samples/sequences.py): one row per independent part of a repository.
+REPO_SEQUENCES = pa.schema([
+    ("repo", pa.string()),
+    ("part", pa.int32()),
+    ("paths", pa.list_(pa.string())),  # in dependency order
+    ("text", pa.string()),
+])
+
+# The corpus as of a snapshot (seedlib/corpus.py): every file of this snapshot and of the earlier ones it
+# was deduplicated against that is still current; `snapshot` names the publication whose `files` hold it.
+CORPUS_INDEX = pa.schema([
+    ("repo", pa.string()),
+    ("path", pa.string()),
+    ("sha256", pa.string()),
+    ("lang", pa.string()),
+    ("size", pa.int64()),
+    ("quality_score", pa.float64()),  # null when the file was never scored
+    ("snapshot", pa.string()),
+])
+
 SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED,
                                  "commit_history": COMMIT_HISTORY, "dedup_index": DEDUP_INDEX,
-                                 "labels": LABELS, "scores": SCORES}
+                                 "labels": LABELS, "scores": SCORES, "commit_samples": COMMIT_SAMPLES,
+                                 "commit_dropped": COMMIT_DROPPED, "repo_sequences": REPO_SEQUENCES,
+                                 "corpus_index": CORPUS_INDEX}
+
+# Ledgers: datasets of dropped items with a `reason` from seedlib/ledger.py.
+LEDGERS = frozenset({"dropped", "commit_dropped"})
 
 # Rows of every dataset are written sorted by these columns, so reruns give identical bytes.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
@@ -92,6 +136,10 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "dedup_index": ("repo", "path"),
     "labels": ("repo", "path"),
     "scores": ("repo", "path"),
+    "commit_samples": ("repo", "sha"),
+    "commit_dropped": ("repo", "sha"),
+    "repo_sequences": ("repo", "part"),
+    "corpus_index": ("repo", "path"),
 }
 
 # The columns that identify one item of a dataset (unique within a publication); a ledger is keyed like
@@ -104,6 +152,10 @@ KEYS: dict[str, tuple[str, ...]] = {
     "dedup_index": ("repo", "path"),
     "labels": ("repo", "path"),
     "scores": ("repo", "path"),
+    "commit_samples": ("repo", "sha"),
+    "commit_dropped": ("repo", "sha"),
+    "repo_sequences": ("repo", "part"),
+    "corpus_index": ("repo", "path"),
 }
 
 

@@ -54,6 +54,11 @@ REASONS: dict[str, str] = {
     # the quality scorer and training-ready outputs
     "low_quality": "quality score below the cut",
     "contaminated": "shares a 10-gram with a benchmark",
+    # the commit ledger (commit_samples; keyed by repo + sha)
+    "merge_commit": "a merge commit",
+    "bot_author": "authored by a bot",
+    "trivial_message": "an empty or trivial commit message",
+    "no_changes": "no file changed in a way a sample can show",
 }
 
 
@@ -71,3 +76,11 @@ def drop(repo: str, path: str, sha256: str | None, stage: str, reason: str,
         raise ValueError(f"duplicate_of is required for duplicate reasons only (reason {reason!r})")
     return {"repo": repo, "path": path, "sha256": sha256, "stage": stage, "reason": reason,
             "duplicate_of": duplicate_of}
+
+
+def drop_commit(repo: str, sha: str, stage: str, reason: str, duplicate_of: str | None = None) -> dict:
+    """One row of the commit ledger (`commit_dropped`, keyed by repo + sha)."""
+    check_reason(reason)
+    if (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
+        raise ValueError(f"duplicate_of is required for duplicate reasons only (reason {reason!r})")
+    return {"repo": repo, "sha": sha, "stage": stage, "reason": reason, "duplicate_of": duplicate_of}

@@ -164,6 +164,9 @@ SNAPSHOTS = Pipeline(name="snapshots", dag_id="seed_snapshot", prefix="snapshots
     Stage("syntax", engine="spark", body="seedlib.syntax.stage:body", reads=("files",), writes=FILES_STAGE,
           resources=Resources(cpus=2, memory_gb=4),
           doc="minimal rules, then the share of bytes in tree-sitter ERROR/MISSING regions"),
+    Stage("decontam", engine="spark", body="seedlib.samples.decontam:body", reads=("files",), writes=FILES_STAGE,
+          resources=Resources(cpus=2, memory_gb=4),
+          doc="files sharing a word 10-gram with a benchmark problem (HumanEval, ...) are contaminated"),
     # The quality scorer. label and train_scorer run only when the run trains its own scorer (none is
     # published yet, or quality_retrain); otherwise the run uses the latest published one (seedlib/quality/).
     Stage("label", engine="python", body="seedlib.quality.label:body", reads=("files",),
@@ -178,6 +181,20 @@ SNAPSHOTS = Pipeline(name="snapshots", dag_id="seed_snapshot", prefix="snapshots
     Stage("quality", engine="python", body="seedlib.quality.filter:body", reads=("files", "score.scores"),
           writes=FILES_STAGE, resources=Resources(cpus=1, memory_gb=4),
           doc="adds quality_score; the lowest quality_drop_share (per language or global) is low_quality"),
+    # Training-ready outputs (seedlib/samples/): the corpus as of this snapshot, then its samples.
+    Stage("corpus", engine="python", body="seedlib.corpus:body",
+          reads=("files", "crawl.files", "crawl.dropped", "crawl.repos"), writes={"corpus_index": AS_IS},
+          chain=False, resources=Resources(cpus=1, memory_gb=4),
+          doc="the corpus as of this snapshot: its files plus the still-current ones of earlier snapshots"),
+    Stage("repo_sequences", engine="spark", body="seedlib.samples.sequences:body",
+          reads=("files", "corpus.corpus_index"), writes={"repo_sequences": AS_IS}, chain=False,
+          resources=Resources(cpus=2, memory_gb=8),
+          doc="repositories above repo_min_quality: their files in dependency order, split over the budget"),
+    Stage("commit_samples", engine="spark", body="seedlib.samples.commits:body",
+          reads=("crawl.commit_history", "decontam.dropped"),
+          writes={"commit_samples": AS_IS, "commit_dropped": LEDGER}, chain=False,
+          resources=Resources(cpus=2, memory_gb=4),
+          doc="code-change-prediction samples: message, README, tree and BM25 top-5 files -> the changes"),
 ), prepare="seedlib.quality.scorers:prepare_snapshot")
 
 # Training a scorer on a published snapshot (DAG seed_train_scorer): `<root>/scorers/<version>/`.

@@ -1,7 +1,7 @@
 """The publish step: check that the run's bookkeeping adds up, then publish its manifest atomically.
 
 What goes into the manifest comes from the pipeline's declarations (seedlib/pipelines.py): the last chain
-stage's CHAIN dataset, every stage's LEDGER parts as the pipeline's ledger, AS_IS datasets as written,
+stage's CHAIN dataset, every stage's LEDGER parts by name (the pipeline's files ledger, `commit_dropped`), AS_IS datasets as written,
 NARROW datasets narrowed to the final items; a scorer the run trained (SCORER datasets) is published as a
 version of the scorer pipeline (seedlib/quality/scorers.py), and the manifest names the scorer used.
 
@@ -104,21 +104,22 @@ def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
         if not spec.load_config().run.allow_empty:
             check_not_empty(final["rows"])
         out[item] = dataset(final["paths"], final["rows"])
-    ledger_paths, ledger_rows = [], 0
+    ledgers: dict[str, dict] = {pipeline.ledger: {"paths": [], "rows": 0}} if pipeline.chain else {}
     for stage in pipeline.stages:
         report = reports[stage.name]
         for name, mode in stage.writes.items():
             written = report.datasets.get(name, {"paths": [], "rows": 0})
-            if mode == LEDGER:
-                ledger_paths += written["paths"]
-                ledger_rows += written["rows"]
+            if mode == LEDGER:  # every stage's parts of a ledger together (the files ledger, commit_dropped)
+                merged = ledgers.setdefault(name, {"paths": [], "rows": 0})
+                merged["paths"] += written["paths"]
+                merged["rows"] += written["rows"]
             elif mode == AS_IS or (mode == SCORER and pipeline.prefix == scorers.PREFIX):
                 out[name] = dataset(written["paths"], written["rows"], name)
             elif mode == NARROW:
                 narrowed = narrow(storage, spec, name, list(reports.values()), final)
                 out[name] = dataset(narrowed["paths"], narrowed["rows"])
-    if pipeline.chain:
-        out[pipeline.ledger] = dataset(ledger_paths, ledger_rows)
+    for name, merged in ledgers.items():
+        out[name] = dataset(merged["paths"], merged["rows"])
     if pipeline.prefix != scorers.PREFIX:
         scorers.publish_trained(storage, spec, pipeline, reports)  # a scorer this run trained, as a version
     # The scorer the run used (score's details) or trained (train_scorer's): the latest stage that says.

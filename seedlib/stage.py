@@ -144,7 +144,7 @@ def finished_parts(storage: Storage, stage_prefix: str) -> dict[int, list[dict]]
 
 
 def _counts(dataset: str, table: pa.Table) -> dict[str, int]:
-    if dataset == "dropped":
+    if dataset in datasets.LEDGERS:
         return dict(Counter(table.column("reason").to_pylist()))
     if dataset == "repos":  # "ok", or the failure reason that prefixes the error ("unreachable: ...")
         return dict(Counter("ok" if status == "ok" else (error or "failed").split(":", 1)[0]

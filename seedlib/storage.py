@@ -183,6 +183,17 @@ class Storage(abc.ABC):
                 raise StorageError(f"read_parquet {self.uri(key)} failed: {e}") from e
         return pa.concat_tables(tables)
 
+    def parquet_schema(self, key: str) -> pa.Schema:
+        """The schema of one Parquet object, from its footer."""
+        fs, base = self.arrow_fs()
+        try:
+            with fs.open_input_file(f"{base}/{self._key(key)}") as f:
+                return pq.read_schema(f)
+        except FileNotFoundError as e:
+            raise ObjectNotFound(f"parquet_schema {self.uri(key)}: not found") from e
+        except (OSError, pa.ArrowException) as e:
+            raise StorageError(f"parquet_schema {self.uri(key)} failed: {e}") from e
+
     @staticmethod
     def _key(key: str) -> str:
         if not isinstance(key, str) or not _valid_key(key):
