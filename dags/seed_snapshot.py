@@ -1,6 +1,7 @@
 """seed_snapshot: the nightly code-data snapshot, stage by stage (declared in seedlib/pipelines.py).
 
-    prepare -> crawl -> exact_dedup -> near_dedup -> syntax -> label -> train_scorer -> score -> quality -> publish
+    prepare -> crawl -> exact_dedup -> near_dedup -> syntax -> decontam -> label -> train_scorer -> score
+            -> quality -> corpus -> repo_sequences -> commit_samples -> publish
 
 - prepare      resolves the snapshot date (the manual `snapshot_date` param, else the data interval's
                start), the configuration, the sources and the skipped stages; resumes the date's unfinished
@@ -11,11 +12,19 @@
                kept by a total order (seedlib/dedup/plan.py).
 - near_dedup   Spark: MinHash + LSH + verified edges + connected components (seedlib/dedup/plan.py).
 - syntax       Spark: minimal rules + tree-sitter error share per file (seedlib/syntax/).
+- decontam     Spark: files sharing a word 10-gram with a benchmark problem (HumanEval and configured sets)
+               are dropped as contaminated; the n-gram index is built once and broadcast (seedlib/samples/).
 - label        Python: only when the run trains its own scorer (none is published, or quality_retrain): a
                sample stratified by language judged by the oracle (seedlib/quality/label.py).
 - train_scorer accelerate: the scorer trained on those labels (seedlib/quality/train.py); skipped like label.
 - score        accelerate: every kept file scored 0-10 with the run's scorer, in shards (seedlib/quality/score.py).
 - quality      Python: quality_score added to files; the lowest quality_drop_share dropped as low_quality.
+- corpus       Python: corpus_index, the corpus as of this snapshot: its files plus the still-current files
+               of the earlier snapshots it was deduplicated against (seedlib/corpus.py).
+- repo_sequences Spark: repositories whose mean quality_score passes repo_min_quality, their files in
+               dependency order, split into parts over repo_max_chars (seedlib/samples/sequences.py).
+- commit_samples Spark: code-change-prediction samples from commit_history, with the commit ledger
+               commit_dropped (seedlib/samples/commits.py).
 - publish      checks the ledger invariant and stage counts, then writes the manifest (seedlib/publish.py);
                a scorer the run trained is published as a scorer version first.
 

@@ -9,7 +9,8 @@ Checks, each failing the run with a message that says what is wrong:
 - every stage's report exists, and each chain stage read exactly what the one before it kept;
 - every item the first chain stage saw is in exactly one of the final items and the ledger (by the
   dataset's declared key columns);
-- the run keeps something: no file kept is refused unless `allow_empty` (a crawl in which every
+- the run keeps something: no file kept (and, when the run computed it, an empty corpus as of its date)
+  is refused unless `allow_empty` (a crawl in which every
   repository failed already stops the run, seedlib/crawl/stage.py).
 """
 
@@ -72,9 +73,12 @@ def check_ledger(storage: Storage, reports: list[StageReport], item: str = "file
         raise LedgerError(f"{len(extra)} output {item} were never seen by {first.name}, e.g. {_example(extra[0])}")
 
 
-def check_not_empty(final_rows: int) -> None:
-    """Refuse to publish nothing over what may be a good earlier publication (unless allow_empty)."""
-    if final_rows == 0:
+def check_not_empty(final_rows: int, corpus_rows: int | None = None) -> None:
+    """Refuse to publish nothing over what may be a good earlier publication (unless allow_empty).
+
+    A snapshot with no new file whose corpus as of its date is not empty (`corpus_rows`, when the run
+    computed it: nothing changed since the last snapshot) is a real snapshot and is published."""
+    if final_rows == 0 and not corpus_rows:
         raise StageError("the run kept no files: nothing to publish (the ledger says why each file was "
                          "dropped; set allow_empty to publish an empty snapshot on purpose)")
 
@@ -102,7 +106,9 @@ def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
         check_ledger(storage, chain, item, pipeline.ledger, datasets.KEYS[item])
         final = chain[-1].datasets[item]
         if not spec.load_config().run.allow_empty:
-            check_not_empty(final["rows"])
+            corpus = next((r.datasets["corpus_index"]["rows"] for r in reports.values()
+                           if "corpus_index" in r.datasets and not r.skipped), None)
+            check_not_empty(final["rows"], corpus)
         out[item] = dataset(final["paths"], final["rows"])
     ledgers: dict[str, dict] = {pipeline.ledger: {"paths": [], "rows": 0}} if pipeline.chain else {}
     for stage in pipeline.stages:

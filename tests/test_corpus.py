@@ -109,3 +109,13 @@ def test_update_keeps_a_file_of_a_repository_crawled_again_only_when_unchanged()
     out, counts = corpus.update(prev, nothing_new, seen, pa.array(["o/a"]))
     assert out.column("path").to_pylist() == ["f0.py"]
     assert counts == {"new": 0, "carried": 1, "superseded": 3}
+
+
+def test_a_snapshot_with_nothing_new_is_published_when_its_corpus_is_not_empty(storage_uri):
+    publish_day(storage_uri, "2026-02-03", A, [repo("o/a")])
+    m = publish_day(storage_uri, "2026-02-04", [], [repo("o/a")], dropped=[dup(r, r) for r in A])
+    assert m["datasets"]["files"]["rows"] == 0 and m["datasets"]["corpus_index"]["rows"] == 4
+    # without a corpus (the stage left out) an empty run is still refused
+    from seedlib.stage import StageError
+    with pytest.raises(StageError, match="kept no files"):
+        publish_day(storage_uri, "2026-02-05", [], [repo("o/a")], dropped=[dup(r, r) for r in A], with_corpus=False)
