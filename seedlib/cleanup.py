@@ -1,9 +1,9 @@
 """Garbage collection of unpublished run prefixes (`seed gc`).
 
 A run's work lives under `PREFIX/dt=D/runs/RUN/` (PREFIX: each declared pipeline's publications, e.g.
-`snapshots`) until its manifest is published. Runs that failed, were killed, or were superseded by a
-later publication of the same date are garbage once they are older than a grace period (so a run still
-in progress is never touched).
+`snapshots`; an export's runs are under `snapshots/dt=D/export/PHASE/runs/RUN/`) until its manifest is
+published. Runs that failed, were killed, or were superseded by a later publication of the same date
+are garbage once they are older than a grace period (so a run still in progress is never touched).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from seedlib import manifest
-from seedlib.run import publication_keys, snapshot_prefix
+from seedlib.run import publication_keys, publications_of, snapshot_prefix
 from seedlib.storage import Storage
 
 
@@ -42,7 +42,7 @@ def find_garbage(storage: Storage, older_than_hours: float, now: dt.datetime | N
 
     now = now or dt.datetime.now(dt.timezone.utc)
     found = []
-    for publications in sorted({p.prefix for p in PIPELINES.values()}):
+    for publications in sorted({pubs for p in PIPELINES.values() for pubs in publications_of(p.prefix)}):
         found += _garbage_of(storage, publications, older_than_hours, now)
     return found
 

@@ -8,6 +8,7 @@
     seed label         judge a sample of a published snapshot with the oracle (the scorer's labels)
     seed train-scorer  run the DAG `seed_train_scorer`: label, train, publish a scorer version
     seed score         print `path<TAB>score` for files, with the latest published scorer
+    seed export        run the DAG `seed_export`: a published snapshot as a training mixture of shards
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Sequence
 
 from seedlib import cleanup, embedded, manifest, processes
 from seedlib.config import ConfigError, Secrets, help_for, load_config, redact
-from seedlib.pipelines import SCORERS, SNAPSHOTS, Pipeline
+from seedlib.pipelines import EXPORTS, SCORERS, SNAPSHOTS, Pipeline
 from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
 from seedlib.sources import parse_specs
 from seedlib.stage import FAILED_FILE
@@ -110,6 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--files", nargs="+", metavar="PATH", required=True, help="files to score")
     _config_flags(score)
 
+    export = sub.add_parser("export", help="export a published snapshot as a training mixture (DAG seed_export)",
+                            description="Runs the real seed_export DAG through Airflow's dag.test(): mixture "
+                                        "(sampling weights, FIM, token counts) -> shards (Parquet, JSONL.gz) -> "
+                                        "publish <root>/snapshots/dt=D/export/<phase>/_MANIFEST.json. Exits 0 "
+                                        "only when the export was published (docs/export.md).")
+    export.add_argument("--date", metavar="YYYY-MM-DD",
+                        help="the snapshot to export (default: the latest published)")
+    export.add_argument("--phase", choices=("regular", "continued"), help=help_for("export_phase"))
+    export.add_argument("--weights", metavar="SOURCE=W,...", help=help_for("export_weights"))
+    export.add_argument("--fim-rate", type=float, metavar="RATE", help=help_for("fim_rate"))
+    export.add_argument("--tokenizer", metavar="NAME_OR_DIR", help=help_for("export_tokenizer"))
+    export.add_argument("--fresh", action="store_true",
+                        help="start a new run instead of resuming the date's unfinished one with the same inputs")
+    export.add_argument("--verbose", action="store_true", help="stream the logs here instead of the compact view")
+    _config_flags(export)
+
     gc = sub.add_parser("gc", help="delete unpublished run prefixes (failed, killed or superseded runs)")
     gc.add_argument("--older-than-hours", type=float, default=24.0,
                     help="only runs started at least this long ago (default 24; protects running ones)")
@@ -123,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = Secrets.from_env(os.environ)
     try:
         commands = {"run": cmd_run, "ui": cmd_ui, "airflow": cmd_airflow, "status": cmd_status, "gc": cmd_gc,
-                    "label": cmd_label, "train-scorer": cmd_train_scorer, "score": cmd_score}
+                    "label": cmd_label, "train-scorer": cmd_train_scorer, "score": cmd_score,
+                    "export": cmd_export}
         return commands[args.command](args)
     except (ConfigError, StorageError) as e:
         print(f"seed {args.command}: error: {redact(str(e), secrets)}", file=sys.stderr)
@@ -185,7 +203,7 @@ def _run_dag(pipeline: Pipeline, conf: dict, config, environ: dict, verbose: boo
     embedded.apply(env)
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    command = "run" if pipeline is SNAPSHOTS else "train-scorer"
+    command = {SNAPSHOTS.name: "run", EXPORTS.name: "export"}.get(pipeline.name, "train-scorer")
     log_path = logs / f"{command}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
     print(f"seed {command}: storage {config.run.storage}; full log {log_path}", flush=True)
     from seedlib import airflow_support, dagrun, progress
@@ -269,6 +287,46 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
               f"{storage.uri(snapshot_prefix(outcome.snapshot, scorers.PREFIX))}/_MANIFEST.json")
         print(_table(["metric", "value"], [[k, str(v)] for k, v in sorted(m["scorer"].items())]))
         print(f"\nfull log: {log_path}")
+    return code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from seedlib.run import RunSpec, manifest_key
+
+    environ = dict(os.environ)
+    flags = {"export_phase": args.phase, "export_weights": args.weights, "fim_rate": args.fim_rate,
+             "export_tokenizer": args.tokenizer}
+    overrides = {**_overrides(args), **{k: v for k, v in flags.items() if v is not None}}
+    config = load_config(overrides, environ, args.config)
+    probe(storage_for(config, quick=True))
+    storage = storage_for(config)
+    date = _latest_snapshot(storage, args.date)
+    if manifest.read(storage, date) is None:
+        published = manifest.list_snapshots(storage)
+        raise ConfigError(f"--date {date}: no snapshot is published for that date under {storage.uri('snapshots')} "
+                          f"(published: {', '.join(published) or 'none'}); run `seed run --date {date}` first")
+    conf: dict[str, Any] = {k: v for k, v in overrides.items() if v not in (None, "")}
+    conf["snapshot_date"] = date
+    if args.config:
+        conf["config_file"] = os.path.abspath(args.config)
+    if args.fresh:
+        conf["fresh"] = True
+    code, outcome, ref, log_path = _run_dag(EXPORTS, conf, config, environ, args.verbose)
+    if code == 0:
+        publications = RunSpec.from_ref(ref).publications if ref else f"exports/{config.export.phase}"
+        m = manifest.read(storage, date, publications)
+        e = m["export"]
+        print(f"\nseed export: the {e['phase']} export of snapshot {date} is published: {e['rows']} rows, "
+              f"{e['tokens']} tokens ({e['tokenizer']['name']}) in {e['shards']} shards "
+              f"({', '.join(e['formats'])}), fim_rate {e['fim_rate']}")
+        from seedlib.samples.settings import SOURCES
+
+        rows = [[s, "yes" if c["published"] else "no", f"{c['weight']:g}", str(c["input_rows"]), str(c["rows"]),
+                 str(c["fim"]), str(c["characters"]), str(c["tokens"])]
+                for s, c in sorted(e["sources"].items(), key=lambda sc: SOURCES.index(sc[0]))]
+        print(_table(["source", "published", "weight", "input", "rows", "fim", "characters", "tokens"], rows))
+        print(f"\nexport: {storage.uri(manifest_key(date, publications))}")
+        print(f"full log: {log_path}")
     return code
 
 
@@ -419,16 +477,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.date:
         print(format_snapshot(manifests[0], details=True))
         return 0
-    rows = [[m["snapshot"], m["created_at"], str(m["datasets"]["files"]["rows"]),
+    rows = [[m["snapshot"], m["created_at"], str(m["datasets"]["files"]["rows"]), _corpus_rows(m),
              str(m["datasets"]["dropped"]["rows"]), str(m["datasets"]["repos"]["rows"]),
              " > ".join(f"{s['name']} {s['rows_in']}->{s['rows_out']}" for s in m["stages"])]
             for m in manifests]
-    print(_table(["snapshot", "created_at", "files", "dropped", "repos", "stages (in->out)"], rows))
+    print(_table(["snapshot", "created_at", "new files", "corpus", "dropped", "repos", "stages (in->out)"], rows))
     return 0
+
+
+def _corpus_rows(m: dict) -> str:
+    """Files in the corpus as of the snapshot (its new files plus the earlier ones still current)."""
+    return str(m["datasets"]["corpus_index"]["rows"]) if "corpus_index" in m["datasets"] else "-"
 
 
 def format_snapshot(m: dict, details: bool = False) -> str:
     lines = [f"snapshot {m['snapshot']}  created {m['created_at']}  code {m['code_version'][:12]}",
+             f"files: {m['datasets']['files']['rows']} new in this snapshot, {_corpus_rows(m)} in the corpus "
+             "as of it (with the still-current files of earlier snapshots)",
              "datasets: " + ", ".join(f"{k}={v['rows']}" for k, v in sorted(m["datasets"].items())), ""]
     rows = [[s["name"], str(s["rows_in"]), str(s["rows_out"]),
              ", ".join(f"{k}={v}" for k, v in s["dropped"].items()) or "-", f"{s['seconds']:.1f}"]

@@ -46,6 +46,13 @@ COMMIT_HISTORY = pa.schema([
         ("old_path", pa.string()), ("new_path", pa.string()), ("change_type", pa.string()),
         ("diff", pa.string()), ("before", pa.string()), ("after", pa.string()), ("skipped", pa.string()),
     ]))),
+    ("author_name", pa.string()),      # for the commit samples' bot filter
+    ("author_email", pa.string()),
+    # What a commit sample shows of the pre-commit tree (seedlib/samples/context.py); null for merges.
+    ("readme", pa.struct([("path", pa.string()), ("content", pa.string())])),  # null when there is none
+    ("tree", pa.list_(pa.string())),   # the tree's paths in git order, the first TREE_MAX_PATHS
+    ("tree_size", pa.int64()),         # how many paths the tree has
+    ("context", pa.list_(pa.struct([("path", pa.string()), ("content", pa.string())]))),  # BM25 rank order
 ])
 
 # The persisted dedup index (seedlib/dedup/index.py): one row per published file, written by near_dedup

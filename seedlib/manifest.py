@@ -17,8 +17,10 @@ from seedlib.run import manifest_key, publication_keys, snapshot_prefix
 from seedlib.storage import PublishConflict, Storage
 
 
-# "model": a Hugging Face model folder (config, weights, tokenizer), e.g. a published scorer's `scorer`.
-FORMATS = ("parquet", "model")
+# "model": a Hugging Face model folder (config, weights, tokenizer), e.g. a published scorer's `scorer`;
+# "jsonl.gz": gzip'd JSON lines, one object a line (an export's `mixture_jsonl` shards, seedlib/export/).
+JSONL = "jsonl.gz"
+FORMATS = ("parquet", "model", JSONL)
 
 
 class ManifestError(ValueError):
@@ -26,8 +28,10 @@ class ManifestError(ValueError):
 
 
 def build(snapshot: str, code_version: str, config: dict, datasets: dict[str, dict],
-          stages: list[dict], created_at: str | None = None, scorer: dict | None = None) -> dict:
-    """`scorer`: the quality scorer the run used or trained (version, base model, oracle, metrics)."""
+          stages: list[dict], created_at: str | None = None, scorer: dict | None = None,
+          export: dict | None = None) -> dict:
+    """`scorer`: the quality scorer the run used or trained (version, base model, oracle, metrics);
+    `export`: an export's summary (phase, weights, fim_rate, tokenizer, per-source rows and tokens)."""
     return {
         "snapshot": snapshot,
         "created_at": created_at or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -36,6 +40,7 @@ def build(snapshot: str, code_version: str, config: dict, datasets: dict[str, di
         "datasets": datasets,
         "stages": stages,
         **({"scorer": scorer} if scorer else {}),
+        **({"export": export} if export else {}),
     }
 
 

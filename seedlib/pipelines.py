@@ -80,7 +80,8 @@ class Pipeline:
     ledger: str = "dropped"  # the dataset all LEDGER outputs are published as
     sources: bool = True     # a run resolves the crawl sources (`--source`, the embedded default)
     # "module:function(storage, config, snapshot, skip) -> {"record": {...}, "skip": [...]}": decisions a run
-    # makes once when it starts (recorded in _RUN.json, part of its fingerprint), e.g. which scorer it uses.
+    # makes once when it starts (recorded in _RUN.json, part of its fingerprint), e.g. which scorer it uses;
+    # optionally "publications": where this run publishes instead of `prefix` (an export's `exports/PHASE`).
     prepare: str = ""
 
     def __post_init__(self) -> None:
@@ -207,7 +208,18 @@ SCORERS = Pipeline(name="scorers", dag_id="seed_train_scorer", prefix="scorers",
           doc="a regression head on a small base model, trained on the labels with accelerate"),
 ), prepare="seedlib.quality.scorers:prepare_training")
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (SNAPSHOTS, SCORERS)}
+# A training mixture from a published snapshot (DAG seed_export, triggered by each published snapshot),
+# published beside it as `<root>/snapshots/dt=D/export/<phase>/` (seedlib/export/, docs/export.md).
+EXPORTS = Pipeline(name="exports", dag_id="seed_export", prefix="exports", sources=False, stages=(
+    Stage("mixture", engine="python", body="seedlib.export.stage:mixture_body",
+          writes={"mixture_rows": INTERNAL}, chain=False, resources=Resources(cpus=1, memory_gb=4),
+          doc="the phase's sources sampled by weight, FIM on file-level code, each row's token count"),
+    Stage("shards", engine="python", body="seedlib.export.stage:shards_body", reads=("mixture.mixture_rows",),
+          writes={"mixture": AS_IS, "mixture_jsonl": AS_IS}, chain=False, resources=Resources(cpus=1, memory_gb=4),
+          doc="the mixture cut into Parquet and JSONL.gz shards of export_shard_rows rows"),
+), prepare="seedlib.export.stage:prepare_export")
+
+PIPELINES: dict[str, Pipeline] = {p.name: p for p in (SNAPSHOTS, SCORERS, EXPORTS)}
 
 
 def get(ref: str) -> Pipeline:

@@ -94,7 +94,8 @@ def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
     reports = {s.name: read_report(storage, spec.stage_prefix(s.name)) for s in pipeline.stages}
 
     def dataset(keys: list[str], rows: int, name: str = "") -> dict:
-        return {"format": scorers.dataset_format(name), "rows": rows,
+        fmt = manifest.JSONL if name.endswith("_jsonl") else scorers.dataset_format(name)  # an export's JSONL shards
+        return {"format": fmt, "rows": rows,
                 "paths": [manifest.relative_to_manifest(spec.snapshot, k, spec.publications) for k in keys]}
 
     out: dict[str, dict] = {}
@@ -130,8 +131,9 @@ def publish_run(spec: RunSpec, pipeline: Pipeline | None = None) -> dict:
         scorers.publish_trained(storage, spec, pipeline, reports)  # a scorer this run trained, as a version
     # The scorer the run used (score's details) or trained (train_scorer's): the latest stage that says.
     used = next((r.details["scorer"] for r in reversed(list(reports.values())) if "scorer" in r.details), None)
+    export = next((r.details["export"] for r in reversed(list(reports.values())) if "export" in r.details), None)
     result = manifest.build(spec.snapshot, code_version(), spec.config, out,
-                            [reports[s.name].manifest_entry() for s in pipeline.stages], scorer=used)
+                            [reports[s.name].manifest_entry() for s in pipeline.stages], scorer=used, export=export)
     manifest.publish(storage, result, before, spec.publications)
     storage.write_json(f"{spec.prefix}/{DONE_FILE}", {"manifest": storage.uri(key)})
     return result

@@ -8,6 +8,9 @@ Layout under the storage root (contract.md, "Storage"), for a pipeline publishin
     PREFIX/dt=D/runs/RUN/stages/STAGE/...        each stage's parts, `_parts/` markers, `_STAGE.json` report
     PREFIX/dt=D/runs/RUN/_DONE.json              written after the run was published
 
+An export (publications `exports/PHASE`) has the same layout inside its snapshot's folder:
+`snapshots/dt=D/export/PHASE/_MANIFEST.json` and `snapshots/dt=D/export/PHASE/runs/RUN/...`.
+
 A run resumes: a new DAG run of a date whose latest run did not finish, with the same configuration,
 sources, skipped stages and code, continues in that run's prefix (finished stages and parts are kept);
 `fresh` starts a new prefix. The published manifest is only replaced at the end.
@@ -38,22 +41,48 @@ RUN_PARAMS = ("snapshot_date", "config_file", "skip_stages", "fresh")
 RUN_FILE, DONE_FILE = "_RUN.json", "_DONE.json"
 
 
+# Exports are published beside the snapshot they come from, one folder per phase (contract.md, "Storage"):
+# the publications `exports/PHASE` of date D live in `snapshots/dt=D/export/PHASE/` (seedlib/export/).
+EXPORTS, EXPORT_FOLDER = "exports", "export"
+
+
 def snapshot_prefix(snapshot: str, publications: str = "snapshots") -> str:
     """The folder of one date's publication of a pipeline (its manifest and its runs); a VERSIONED
-    pipeline's folder is named by the version itself (`scorers/2026-12-01`)."""
+    pipeline's folder is named by the version itself (`scorers/2026-12-01`); an export's is inside its
+    snapshot's folder (`snapshots/dt=D/export/regular`)."""
     from seedlib.pipelines import VERSIONED
 
-    return f"{publications}/{snapshot}" if publications in VERSIONED else f"{publications}/dt={snapshot}"
+    if publications in VERSIONED:
+        return f"{publications}/{snapshot}"
+    family, _, phase = publications.partition("/")
+    if family == EXPORTS:
+        if not phase:
+            raise ValueError(f"{EXPORTS}: publications of exports are per phase, {EXPORTS}/PHASE")
+        return f"snapshots/dt={snapshot}/{EXPORT_FOLDER}/{phase}"
+    return f"{publications}/dt={snapshot}"
 
 
 def publication_keys(storage: Storage, publications: str) -> list[str]:
     """The dates (or versions) that have a folder under a pipeline's prefix, ascending."""
     from seedlib.pipelines import VERSIONED
 
+    family, _, phase = publications.partition("/")
+    if family == EXPORTS:  # the snapshot dates whose folder has an export of this phase
+        return [d for d in publication_keys(storage, "snapshots")
+                if phase in storage.list_dirs(f"snapshots/dt={d}/{EXPORT_FOLDER}/")]
     names = [n.rstrip("/") for n in storage.list_dirs(f"{publications}/")]
     if publications in VERSIONED:
         return sorted(n for n in names if _DATE.match(n))
     return sorted(n[3:] for n in names if n.startswith("dt="))
+
+
+def publications_of(prefix: str) -> list[str]:
+    """The publications a pipeline's runs live in: its prefix, or for exports one per phase."""
+    if prefix == EXPORTS:
+        from seedlib.samples.settings import PHASES
+
+        return [f"{EXPORTS}/{phase}" for phase in PHASES]
+    return [prefix]
 
 
 def manifest_key(snapshot: str, publications: str = "snapshots") -> str:
@@ -192,19 +221,21 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
         if not sources:
             raise ConfigError("sources: nothing to crawl (no --source given and no embedded default found)")
     decided: dict[str, Any] = {}
+    publications = declared.prefix
     if declared.prepare:
         module, _, name = declared.prepare.partition(":")
         made = getattr(importlib.import_module(module), name)(storage, config, snapshot, skip)
         decided = made.get("record", {})
         skip = tuple(sorted(set(skip) | set(made.get("skip", ()))))
-    record = {"snapshot": snapshot, "pipeline": pipeline, "publications": declared.prefix,
+        publications = made.get("publications", publications)  # e.g. an export's `exports/PHASE`
+    record = {"snapshot": snapshot, "pipeline": pipeline, "publications": publications,
               "code_version": code_version(), "config": config.public_dict(),
               "sources": [s.to_dict() for s in sources], "skip": list(skip), **decided}
     fingerprint = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
-    resumed = None if options.get("fresh") else unfinished_run(storage, declared.prefix, snapshot, fingerprint)
+    resumed = None if options.get("fresh") else unfinished_run(storage, publications, snapshot, fingerprint)
     run_id = resumed or safe_run_id(airflow_run_id)
     spec = RunSpec(snapshot=snapshot, run_id=run_id, config=config.public_dict(), pipeline=pipeline,
-                   publications=declared.prefix, skip=skip)
+                   publications=publications, skip=skip)
     if resumed is None:
         storage.write_json(f"{spec.prefix}/{RUN_FILE}", {
             **record, "run_id": spec.run_id, "airflow_run_id": airflow_run_id, "fingerprint": fingerprint,

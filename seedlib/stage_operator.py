@@ -43,18 +43,23 @@ def record_failure(context) -> None:
     record(context)
 
 
-def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local") -> None:
+def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local", trigger=None) -> None:
     """Inside a DAG context: prepare -> one StageOperator per declared stage -> publish, chained.
 
     prepare resolves (or resumes) the run and returns its reference; publish checks and publishes it and
-    emits `outlet` (an Asset). `pipeline` is a seedlib.pipelines.Pipeline.
+    emits `outlet` (an Asset). `pipeline` is a seedlib.pipelines.Pipeline. `trigger`: the Asset the DAG is
+    scheduled on; a run it triggered takes its date from the triggering events (`triggered_date`) unless
+    the `snapshot_date` param is set.
     """
     from airflow.sdk import chain, task
 
     @task(task_id="prepare")
-    def prepare(params=None, data_interval_start=None, run_id=None) -> str:
+    def prepare(params=None, data_interval_start=None, run_id=None, triggering_asset_events=None) -> str:
         from seedlib.airflow_support import prepare_task
 
+        params = dict(params or {})
+        if trigger is not None and not params.get("snapshot_date"):
+            params["snapshot_date"] = triggered_date(triggering_asset_events, trigger)
         return prepare_task(pipeline.name, params, data_interval_start, run_id)
 
     @task(task_id="publish", outlets=[outlet])
@@ -67,3 +72,15 @@ def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local") -> None:
     stages = [StageOperator(pipeline=pipeline.name, stage=s.name, ref=ref, spark_conn=spark_conn, doc=s.doc)
               for s in pipeline.stages]
     chain(ref, *stages, publish(ref))
+
+
+def triggered_date(events, asset) -> str | None:
+    """The latest date among the `asset` events that triggered a run (publish_task puts {"snapshot": D}
+    in each event's extra), or None (a manual run, or events without one)."""
+    try:
+        found = events[asset] if events else []
+    except KeyError:
+        found = []
+    dates = [e.extra.get("snapshot") for e in found if isinstance(getattr(e, "extra", None), dict)]
+    dates = [d for d in dates if isinstance(d, str) and d]
+    return max(dates) if dates else None

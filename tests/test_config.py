@@ -154,7 +154,7 @@ def test_public_dict_is_nested_and_older_flat_dicts_still_load():
                                                                           "minified", "data_literals"]}
     assert config_from_dict(old) == cfg
     assert config_from_dict(flat_dict(public)) == cfg
-    mappings = ("syntax_error_ratio_by_language", "quality_label_weights")
+    mappings = ("syntax_error_ratio_by_language", "quality_label_weights", "export_weights")
     assert flat_dict(public) == {k: (dict(v) if k in mappings else list(v) if isinstance(v, tuple) else v)
                                  for k, v in cfg.flat().items()}
     with pytest.raises(ConfigError, match=r"near_dedup_treshold \(from run spec\): unknown configuration key"):
@@ -197,7 +197,7 @@ def test_help_and_sections_are_declared_once():
     assert FLAT["near_dedup_threshold"] == ("near_dedup", "threshold") and FLAT["max_file_bytes"] == \
         ("crawl", "max_file_bytes") and FLAT["storage"] == ("run", "storage")
     assert all(flat_name(*FLAT[flat]) == flat for flat in FIELDS) and set(SECTIONS) == set(Config().public_dict())
-    assert len(FIELDS) == 71
+    assert len(FIELDS) == 89
     with pytest.raises(SectionError, match="threshold: expected a Jaccard threshold"):
         NearDedupSection(threshold=2.0).validate()
 

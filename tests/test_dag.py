@@ -21,7 +21,7 @@ def load_bag():
 def test_dagbag_imports_without_errors():
     bag = load_bag()
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"seed_snapshot", "seed_train_scorer"}
+    assert set(bag.dag_ids) == {"seed_snapshot", "seed_train_scorer", "seed_export"}
 
 
 def test_no_airflow2_imports_anywhere():
@@ -38,8 +38,8 @@ def test_schedule_params_and_stage_order():
     assert dag.timetable.expression == "0 2 * * *"
     assert dag.catchup is False and dag.max_active_runs == 1
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["prepare", "crawl", "exact_dedup", "near_dedup", "syntax", "label", "train_scorer", "score",
-                     "quality", "publish"]
+    assert order == ["prepare", "crawl", "exact_dedup", "near_dedup", "syntax", "decontam", "label", "train_scorer",
+                     "score", "quality", "corpus", "repo_sequences", "commit_samples", "publish"]
     from seedlib.pipelines import SNAPSHOTS
 
     for stage in SNAPSHOTS.stages:  # one task per declared stage, with the DAG's retry policy
@@ -62,7 +62,7 @@ def test_scorer_dag_labels_trains_and_publishes_a_scorer():
 
 
 def test_dag_files_import_nothing_heavy_at_parse_time():
-    for name in ("seed_snapshot.py", "seed_train_scorer.py"):
+    for name in ("seed_snapshot.py", "seed_train_scorer.py", "seed_export.py"):
         code = (f"import sys, runpy; runpy.run_path({str(ROOT / 'dags' / name)!r}); "
                 "heavy = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pyarrow', 'torch', 'boto3') "
                 "or (m.startswith('seedlib') and m not in ('seedlib', 'seedlib.pipelines', 'seedlib.stage_operator'))]; "

@@ -35,13 +35,16 @@ DATE = "2026-05-06"
 # ---------- declarations (fast) ----------
 
 def test_snapshot_pipeline_is_declared_in_order_with_its_publications():
-    assert SNAPSHOTS.names == ["crawl", "exact_dedup", "near_dedup", "syntax", "label", "train_scorer", "score",
-                               "quality"]
-    assert [(s.engine, s.chain) for s in SNAPSHOTS.stages] == [("spark", True)] * 4 + [
-        ("python", False), ("accelerate", False), ("accelerate", False), ("python", True)]
+    assert SNAPSHOTS.names == ["crawl", "exact_dedup", "near_dedup", "syntax", "decontam", "label", "train_scorer",
+                               "score", "quality", "corpus", "repo_sequences", "commit_samples"]
+    assert [(s.engine, s.chain) for s in SNAPSHOTS.stages] == [("spark", True)] * 5 + [
+        ("python", False), ("accelerate", False), ("accelerate", False), ("python", True),
+        ("python", False), ("spark", False), ("spark", False)]
+    assert SNAPSHOTS.stage("commit_samples").writes == {"commit_samples": AS_IS, "commit_dropped": LEDGER}
+    assert SNAPSHOTS.chain_input("repo_sequences") == "quality"
     assert SNAPSHOTS.stage("score").writes == {"scores": INTERNAL}
     assert SNAPSHOTS.stage("train_scorer").writes == {"scorer": SCORER}
-    assert SNAPSHOTS.chain_input("quality") == "syntax" and SNAPSHOTS.chain_input("label") == "syntax"
+    assert SNAPSHOTS.chain_input("quality") == "decontam" and SNAPSHOTS.chain_input("label") == "decontam"
     assert SNAPSHOTS.skipped(["quality"]) == {"quality", "score"}  # scores only feed quality
     assert pipelines.get("scorers").names == ["label", "train_scorer"] and pipelines.get("scorers").chain == []
     assert SNAPSHOTS.stage("crawl").writes == {"files": CHAIN, "dropped": LEDGER, "repos": AS_IS,

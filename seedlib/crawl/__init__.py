@@ -134,7 +134,7 @@ def _crawl_git(source: Source, config: Config, scratch: Path, out: _Collector, s
         out.result.commits = commits.extract_commits(
             source.repo, gitdir, max_commits=config.crawl.commit_max_commits,
             max_file_bytes=config.crawl.commit_max_file_bytes, timeout=timeout, since=since,
-            partial=partial)
+            partial=partial, context_files=config.commit_samples.context_files)
     else:
         out.result.commits_skipped = why
     return sha
@@ -187,6 +187,14 @@ def crawl_source(source: Source, config: Config, scratch_root: str | None = None
     return result
 
 
+def history_reusable(rows) -> bool:
+    """Whether a previous crawl's commit_history rows of a repository hold every column of today's schema
+    (older runs lack the authors and the pre-commit context); None or no rows: nothing to reuse, fine."""
+    from seedlib.datasets import COMMIT_HISTORY
+
+    return rows is None or not rows.num_rows or set(COMMIT_HISTORY.names) <= set(rows.column_names)
+
+
 def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
                     done: dict[int, list[dict]] | None, partition: int, sources: Iterable[dict]) -> Iterator[dict]:
     """Crawl one partition's sources and write its parts; yields one metadata row per part written.
@@ -213,6 +221,8 @@ def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
         item = dict(item)
         prev_head = item.pop("prev_head", None)
         source = Source(**item)
+        if prev_head and previous and not history_reusable(previous.rows(HISTORY, source.repo)):
+            prev_head = None  # its history was extracted before commit_history had today's columns: redo it
         head = remote_head(source.url, config.crawl.clone_timeout_s) if prev_head and previous else None
         if head is not None and head == prev_head:
             for dataset in ("repos", "files", "dropped", HISTORY):
@@ -222,7 +232,7 @@ def crawl_partition(spec_json: str, previous_parts: dict[str, list[str]] | None,
             print(f"[crawl] {source.repo}: unchanged at {head[:12]}, reused the previous crawl",
                   file=sys.stderr, flush=True)
             continue
-        result = crawl_source(source, config, since=prev_head if previous else None)
+        result = crawl_source(source, config, since=prev_head if previous and prev_head else None)
         if prev_head and previous and result.repo["status"] == "ok" and result.commits_since:
             older = previous.rows(HISTORY, source.repo)
             if older is not None and older.num_rows:

@@ -32,7 +32,8 @@ class PreviousCrawl:
 
 # Settings that change what the crawl extracts (flat names): reuse needs them equal to the previous run's.
 CRAWL_KEYS = ("max_file_bytes", "max_files_per_repo", "languages", "commit_min_stars", "commit_min_forks",
-              "commit_min_commits", "commit_min_days", "commit_max_commits", "commit_max_file_bytes")
+              "commit_min_commits", "commit_min_days", "commit_max_commits", "commit_max_file_bytes",
+              "commit_samples_context_files")  # the crawl retrieves the commit samples' context files
 
 
 def find_previous(storage: Storage, snapshot: str, config: dict) -> PreviousCrawl | None:

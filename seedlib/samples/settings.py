@@ -76,7 +76,7 @@ class ExportSection(Section):
 
     phase: str = key("regular", "regular (file-level code and web pages) or continued (all four sources)")
     weights: tuple[tuple[str, float], ...] = key(
-        (("file", 1.0), ("commit", 1.0), ("repo", 1.0), ("web", 1.0)),
+        (("commit", 1.0), ("file", 1.0), ("repo", 1.0), ("web", 1.0)),
         "mixing weight per source (file, commit, repo, web): a deterministic sampling rate, >1 repeats rows")
     formats: tuple[str, ...] = key(EXPORT_FORMATS, "shard formats written: parquet and/or jsonl (JSONL.gz)")
     shard_rows: int = key(50_000, "rows per shard")
