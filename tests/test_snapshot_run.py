@@ -79,16 +79,29 @@ def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeyp
     # Exact counts: 6 + 2 + 2 files seen in three repositories; the missing one is a failed repo. The
     # shared scorer scores the 6 files (no language has 10, so the bottom 10% is nobody); label and
     # train_scorer are skipped since a scorer is configured.
+    SEQS = m["datasets"]["repo_sequences"]["rows"]  # repositories whose mean score passes repo_min_quality
     assert [(s["name"], s["rows_in"], s["rows_out"], s["dropped"], s["skipped"]) for s in m["stages"]] == [
         ("crawl", 10, 7, {"binary": 2, "unknown_language": 1}, False),
         ("exact_dedup", 7, 6, {"exact_duplicate": 1}, False), ("near_dedup", 6, 6, {}, False),
-        ("syntax", 6, 6, {}, False), ("label", 0, 0, {}, True), ("train_scorer", 0, 0, {}, True),
-        ("score", 6, 6, {}, False), ("quality", 6, 6, {}, False)]
+        ("syntax", 6, 6, {}, False), ("decontam", 6, 6, {}, False), ("label", 0, 0, {}, True),
+        ("train_scorer", 0, 0, {}, True), ("score", 6, 6, {}, False), ("quality", 6, 6, {}, False),
+        ("corpus", 6, 6, {}, False), ("repo_sequences", SEQS, SEQS, {}, False),
+        ("commit_samples", 2, 0, {"trivial_message": 2}, False)]  # both commits say "init"
     assert m["scorer"] == shared_scorer.scorer["scorer"]
     assert m["stages"][0]["details"] == {"repos": {"ok": 3, "unreachable": 1}}
     assert m["stages"][3]["details"]["unparsed"] == {"Markdown": 1}
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 4, "files": 6, "dropped": 4,
-                                                                "commit_history": 2, "dedup_index": 6}
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {
+        "repos": 4, "files": 6, "dropped": 4, "commit_history": 2, "dedup_index": 6, "corpus_index": 6,
+        "repo_sequences": SEQS, "commit_samples": 0, "commit_dropped": 2}
+    # the sequences are those of the repositories whose files' mean quality_score passes the bar
+    by_repo = {}
+    for f in published(storage, "files").to_pylist():
+        by_repo.setdefault(f["repo"], []).append(f["quality_score"])
+    passing = sorted(r for r, s in by_repo.items() if sum(s) / len(s) >= 5.0)
+    sequences = published(storage, "repo_sequences").to_pylist()
+    assert sorted({r["repo"] for r in sequences}) == passing
+    for seq in sequences:
+        assert all(f"<[file-sep]>{path}\n" in seq["text"] for path in seq["paths"])
     assert all(s["resumed_parts"] == 0 for s in m["stages"])
     files = published(storage, "files")
     scores = files.column("quality_score").to_pylist()
@@ -189,7 +202,8 @@ def test_skipped_stage_passes_its_input_through(airflow_db, sources, tmp_path, i
     assert stages["near_dedup"]["skipped"] is True and stages["near_dedup"]["dropped"] == {}
     assert stages["near_dedup"]["rows_in"] == stages["near_dedup"]["rows_out"] == stages["exact_dedup"]["rows_out"]
     assert stages["syntax"]["rows_in"] == stages["exact_dedup"]["rows_out"]
-    assert [s["skipped"] for s in m["stages"]] == [False, False, True, False] + [True] * 4
+    assert [s["name"] for s in m["stages"] if s["skipped"]] == ["near_dedup", "label", "train_scorer", "score",
+                                                               "quality"]
     index = manifest.read_dataset(storage, DATE, "dedup_index")  # from the final files, without signatures
     assert index.num_rows == m["datasets"]["files"]["rows"] and index.column("sig").null_count == index.num_rows
 
@@ -226,9 +240,14 @@ def test_end_to_end_on_s3(airflow_db, sources, s3_root, monkeypatch, in_process_
     storage = storage_for(load_config({"storage": uri}, {"SEED_S3_ENDPOINT_URL": settings.endpoint_url}))
     assert storage.root.startswith("s3://")
     m = manifest.read(storage, DATE)
-    assert {k: v["rows"] for k, v in m["datasets"].items()} == {"repos": 2, "files": 5, "dropped": 3,
-                                                                "commit_history": 0, "dedup_index": 5}
+    seqs = m["datasets"]["repo_sequences"]["rows"]
+    assert {k: v["rows"] for k, v in m["datasets"].items()} == {
+        "repos": 2, "files": 5, "dropped": 3, "commit_history": 0, "dedup_index": 5, "corpus_index": 5,
+        "repo_sequences": seqs, "commit_samples": 0, "commit_dropped": 0}
     assert published(storage, "files").num_rows == 5
+    # the sequences stage read the files' contents through S3 on the executors
+    assert published(storage, "repo_sequences").num_rows == seqs and all(
+        t.startswith("<[repo-name]>") for t in published(storage, "repo_sequences").column("text").to_pylist())
     assert published(storage, "files").column("quality_score").null_count == 0
     assert m["scorer"]["version"] == shared_scorer.scorer["scorer"]["version"]
     assert m["config"]["s3"]["endpoint_url"] == settings.endpoint_url
