@@ -53,6 +53,13 @@ def test_python_absolute_relative_and_package_imports():
     }
 
 
+def test_a_package_crawled_as_a_folder_has_its_init_at_the_root():
+    # the embedded default crawls installed packages as folders: the repository root is a package
+    got = imports(("__init__.py", "Python", "from .core import X\n"), ("core.py", "Python", "from . import util\n"),
+                  ("util.py", "Python", ""), ("sub/__init__.py", "Python", "from ..core import X\n"))
+    assert got == {"__init__.py": ["core.py"], "core.py": ["util.py"], "sub/__init__.py": ["core.py"]}
+
+
 def test_python_import_statements_are_parsed():
     text = "from a.b import c as d, e\nimport x.y as z, w\nfrom .. import (p,\n  q)\nfrom . import *\n"
     assert sorted(python_imports(text)) == [(0, "a.b", ["c", "e"]), (0, "w", []), (0, "x.y", []),

@@ -203,7 +203,7 @@ def _python(sources: list[Source], ordered: set[str], graph: Graph) -> None:
         return None
 
     def tree_root(directory: str) -> str:
-        while directory in packages:
+        while directory and directory in packages:  # "" (the root) may be a package too: its own root
             directory = _dir(directory)
         return directory
 
