@@ -39,7 +39,7 @@ import datetime as dt
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
 
 from seedlib.pipelines import SNAPSHOTS
-from seedlib.stage_operator import mask_secrets, pipeline_tasks, record_failure
+from seedlib.stage_operator import default_args, pipeline_tasks
 
 SPARK_CONN = "spark_local"  # AIRFLOW_CONN_SPARK_LOCAL; `seed run`/`seed ui` default it to local[*]
 PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
@@ -53,13 +53,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     max_active_tasks=4,
-    default_args={
-        "retries": 2,
-        "retry_delay": dt.timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "on_execute_callback": mask_secrets,
-        "on_failure_callback": record_failure,
-    },
+    default_args=default_args(),
     # The trigger form marks a field required unless its type admits null, draws a "boolean" as a
     # toggle (so no "unset" state) and a string with an enum as a choice, and checks `format` with
     # jsonschema's format checker (as Param.resolve does on the server).

@@ -24,7 +24,7 @@ import os
 from airflow.sdk import DAG, Asset, Param
 
 from seedlib.pipelines import SCORERS
-from seedlib.stage_operator import mask_secrets, pipeline_tasks, record_failure
+from seedlib.stage_operator import default_args, pipeline_tasks
 
 SNAPSHOTS_PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
 PUBLISHED = Asset(name="seed_scorers", uri="x-seed://scorers")
@@ -37,13 +37,7 @@ with DAG(
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": 2,
-        "retry_delay": dt.timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "on_execute_callback": mask_secrets,
-        "on_failure_callback": record_failure,
-    },
+    default_args=default_args(),
     params={
         "snapshot_date": Param(None, type=["null", "string"], format="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
                                description="label this snapshot (or the latest published before it); "

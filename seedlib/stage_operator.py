@@ -43,6 +43,15 @@ def record_failure(context) -> None:
     record(context)
 
 
+def default_args() -> dict:
+    """Every pipeline DAG's task defaults: two retries with backoff, secrets masked, failures recorded
+    (a stage that cannot succeed on retry fails at once: seedlib.airflow_support)."""
+    import datetime as dt
+
+    return {"retries": 2, "retry_delay": dt.timedelta(seconds=30), "retry_exponential_backoff": True,
+            "on_execute_callback": mask_secrets, "on_failure_callback": record_failure}
+
+
 def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local", trigger=None) -> None:
     """Inside a DAG context: prepare -> one StageOperator per declared stage -> publish, chained.
 
