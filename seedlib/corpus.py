@@ -11,8 +11,10 @@ published before this dataset existed, rebuilt from their `files`, `dropped` and
 
 - every file this run kept is in, with `snapshot` = this date;
 - a file of the previous corpus stays when its repository was not crawled successfully this time (a
-  failed clone does not delete a repository), or when this run's crawl saw the same path with the same
-  contents (unchanged, and dropped as a duplicate of the earlier copy);
+  failed clone does not delete a repository), when this run's crawl saw the same path with the same
+  contents (unchanged, and dropped as a duplicate of the earlier copy), or when the path's new contents
+  were dropped as an exact or near duplicate of that earlier copy (a small edit: the earlier copy still
+  stands for the file);
 - otherwise it is gone: the repository now has another version of the path (kept in this run, or dropped
   for a reason of its own) or no longer has the path at all.
 
@@ -54,13 +56,19 @@ def kept_rows(files: pa.Table, snapshot: str) -> pa.Table:
                      "snapshot": pa.array([snapshot] * n, pa.string())}).cast(datasets.CORPUS_INDEX)
 
 
-def update(previous: pa.Table, kept: pa.Table, seen: pa.Table, crawled: pa.Array) -> tuple[pa.Table, dict]:
+def update(previous: pa.Table, kept: pa.Table, seen: pa.Table, crawled: pa.Array,
+           duplicates: pa.Table | None = None) -> tuple[pa.Table, dict]:
     """The corpus after a snapshot: `previous` corpus rows, `kept` this snapshot's corpus rows, `seen`
-    (repo, path, sha256) of every file its crawl saw, `crawled` the repositories it crawled successfully."""
+    (repo, path, sha256) of every file its crawl saw, `crawled` the repositories it crawled successfully,
+    `duplicates` (repo, path, duplicate_of) of its files dropped as duplicates."""
     kept_paths = _keys(kept)
     not_replaced = pc.invert(pc.is_in(_keys(previous), value_set=kept_paths))
     uncrawled = pc.invert(pc.is_in(previous.column("repo"), value_set=crawled))
-    unchanged = pc.is_in(_keys(previous, sha=True), value_set=_keys(seen, sha=True))
+    same = _keys(seen, sha=True)
+    if duplicates is not None and duplicates.num_rows:
+        dup_keys = datasets.item_keys(duplicates, ("repo", "path", "duplicate_of"))
+        same = pa.chunked_array([same, dup_keys], pa.string())
+    unchanged = pc.is_in(_keys(previous, sha=True), value_set=same)
     stays = pc.and_(not_replaced, pc.or_(uncrawled, unchanged))
     carried = previous.filter(stays)
     out = pa.concat_tables([kept.cast(datasets.CORPUS_INDEX), carried.cast(datasets.CORPUS_INDEX)])
@@ -86,7 +94,14 @@ def _published_step(storage: Storage, date: str, previous: pa.Table) -> pa.Table
     repos = _read(storage, parts["repos"], ["repo", "status"])
     crawled = pc.filter(repos.column("repo"), pc.equal(repos.column("status"), "ok")) if repos.num_rows \
         else pa.array([], pa.string())
-    return update(previous, kept_rows(files, date), seen, crawled)[0]
+    return update(previous, kept_rows(files, date), seen, crawled,
+                  duplicates(_read(storage, parts["dropped"], ["repo", "path", "reason", "duplicate_of"])))[0]
+
+
+def duplicates(ledger: pa.Table) -> pa.Table:
+    """(repo, path, duplicate_of) of the ledger rows that name a kept copy."""
+    ledger = ledger.filter(pc.is_valid(ledger.column("duplicate_of"))) if ledger.num_rows else ledger
+    return ledger.select(["repo", "path", "duplicate_of"]) if ledger.num_rows else None
 
 
 def as_of(storage: Storage, before: str) -> tuple[pa.Table, str | None]:
@@ -124,8 +139,14 @@ def body(ctx):
     seen = _read(storage, seen_keys, ["repo", "path", "sha256"])
     repos = _read(storage, [k for _, k in ctx.input("crawl.repos")[0]], ["repo", "status"])
     crawled = pc.filter(repos.column("repo"), pc.equal(repos.column("status"), "ok"))
+    # the files ledger so far (its duplicate rows come from the dedup stages, whichever ran)
+    chain_before = [st.name for st in ctx.pipeline.stages[:ctx.pipeline.names.index(ctx.name)]
+                    if st.chain and ctx.pipeline.ledger in st.writes]
+    ledger = [k for name in chain_before
+              for k in ctx.report(name).datasets.get(ctx.pipeline.ledger, {"paths": []})["paths"]]
+    dups = duplicates(_read(storage, ledger, ["repo", "path", "reason", "duplicate_of"]))
     previous, since = as_of(storage, ctx.spec.snapshot)
-    corpus, counts = update(previous, kept_rows(files, ctx.spec.snapshot), seen, crawled)
+    corpus, counts = update(previous, kept_rows(files, ctx.spec.snapshot), seen, crawled, dups)
     ctx.plan(1)
     writer = PartWriter(storage, ctx.prefix, 0, rows_per_part=ROWS_PER_PART)
     writer.add(DATASET, corpus)

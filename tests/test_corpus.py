@@ -119,3 +119,16 @@ def test_a_snapshot_with_nothing_new_is_published_when_its_corpus_is_not_empty(s
     from seedlib.stage import StageError
     with pytest.raises(StageError, match="kept no files"):
         publish_day(storage_uri, "2026-02-05", [], [repo("o/a")], dropped=[dup(r, r) for r in A], with_corpus=False)
+
+
+def test_a_file_whose_new_version_is_a_near_duplicate_of_its_earlier_copy_stays(storage_uri):
+    import pyarrow as pa
+
+    prev = corpus.kept_rows(pa.Table.from_pylist(A), "2026-01-01")
+    edited = "x = 0  # edited\n"
+    seen = pa.Table.from_pylist([{"repo": "o/a", "path": "f0.py", "sha256": hashlib.sha256(edited.encode()).hexdigest()}])
+    dups = pa.Table.from_pylist([{"repo": "o/a", "path": "f0.py", "duplicate_of": A[0]["sha256"]}])
+    nothing_new = corpus.kept_rows(pa.Table.from_pylist([], schema=datasets.FILES), "2026-01-02")
+    out, _ = corpus.update(prev, nothing_new, seen, pa.array(["o/a"]), dups)
+    assert out.column("path").to_pylist() == ["f0.py"]  # f1..f3 are gone from the repository
+    assert corpus.update(prev, nothing_new, seen, pa.array(["o/a"]))[0].num_rows == 0  # without the ledger

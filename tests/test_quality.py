@@ -81,6 +81,28 @@ def test_cut_per_language_and_global():
     assert cut(rows[:9], 0.10, "language") == (set(), {})  # floor(0.9) = 0: nothing is dropped
 
 
+def test_a_later_snapshot_keeps_the_earlier_cut(tmp_path):
+    """Files an earlier snapshot dropped come back in the next (they are in no published index): a group
+    cut before keeps its threshold instead of taking the share of the few files that are new."""
+    from seedlib.quality.filter import earlier_cut
+
+    comeback = [("r", f"py{i}", "Python", float(i)) for i in range(3)] + [("r", "new.go", "Go", 9.0)]
+    dropped, thresholds = cut(comeback, 0.10, "language", inherited={"Python": 1.0})
+    assert dropped == {("r", "py0"), ("r", "py1")} and thresholds == {"Python": 1.0}  # Go: floor(0.1) = 0
+
+    storage = open_storage((tmp_path / "data").as_uri())
+    config = load_config({"storage": storage.root}, {}).public_dict()
+    cut_stage = {"name": "quality", "rows_in": 20, "rows_out": 18, "dropped": {"low_quality": 2},
+                 "seconds": 0.0, "resumed_parts": 0, "skipped": False, "details": {"quality_cut": {"Python": 1.0}}}
+    for date, version in (("2026-01-01", "v1"), ("2026-01-02", "v2")):
+        manifest.publish(storage, manifest.build(date, "test", config, {}, [cut_stage], scorer={"version": version}),
+                         None)
+    assert earlier_cut(storage, "2026-01-03", "v1", 0.10, "language") == ({"Python": 1.0}, "2026-01-01")
+    assert earlier_cut(storage, "2026-01-03", "v2", 0.10, "language") == ({"Python": 1.0}, "2026-01-02")
+    assert earlier_cut(storage, "2026-01-03", "v2", 0.20, "language") == ({}, None)  # another share: a new cut
+    assert earlier_cut(storage, "2026-01-02", "v2", 0.10, "language") == ({}, None)  # never its own date
+
+
 def test_metrics_and_token_batches():
     assert mae([1, 2, 3], [1, 2, 5]) == pytest.approx(2 / 3)
     assert class_balanced_mae([0, 0, 0, 9], [0, 0, 0, 5]) == pytest.approx(2.0)  # (0 + 4) / 2
