@@ -170,15 +170,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ConfigError(str(e)) from None
     probe(storage_for(config, quick=True))
-    conf: dict[str, Any] = {k: v for k, v in _overrides(args).items() if v}
-    if args.date:
-        conf["snapshot_date"] = parse_snapshot_date(args.date, "--date")
-    if args.config:
-        conf["config_file"] = os.path.abspath(args.config)
+    conf = _run_conf(args, {k: v for k, v in _overrides(args).items() if v},
+                     parse_snapshot_date(args.date, "--date") if args.date else None)
     if args.skip:
         conf["skip_stages"] = list(args.skip)
-    if args.fresh:
-        conf["fresh"] = True
 
     code, outcome, ref, log_path = _run_dag(SNAPSHOTS, conf, config, environ, args.verbose)
     storage = storage_for(config)
@@ -267,17 +262,25 @@ def cmd_label(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_conf(args: argparse.Namespace, values: dict[str, Any], date: str | None) -> dict[str, Any]:
+    """The DAG run's conf of a command: its configuration values, the snapshot date, the config file and
+    --fresh (the run params of seedlib.run.RUN_PARAMS)."""
+    conf: dict[str, Any] = dict(values)
+    if date:
+        conf["snapshot_date"] = date
+    if args.config:
+        conf["config_file"] = os.path.abspath(args.config)
+    if args.fresh:
+        conf["fresh"] = True
+    return conf
+
+
 def cmd_train_scorer(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     config = load_config(_overrides(args), environ, args.config)
     probe(storage_for(config, quick=True))
     storage = storage_for(config)
-    conf: dict[str, Any] = {k: v for k, v in _overrides(args).items() if v}
-    conf["snapshot_date"] = _latest_snapshot(storage, args.date)
-    if args.config:
-        conf["config_file"] = os.path.abspath(args.config)
-    if args.fresh:
-        conf["fresh"] = True
+    conf = _run_conf(args, {k: v for k, v in _overrides(args).items() if v}, _latest_snapshot(storage, args.date))
     code, outcome, _, log_path = _run_dag(SCORERS, conf, config, environ, args.verbose)
     if code == 0:
         from seedlib.quality import scorers
@@ -305,12 +308,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         published = manifest.list_snapshots(storage)
         raise ConfigError(f"--date {date}: no snapshot is published for that date under {storage.uri('snapshots')} "
                           f"(published: {', '.join(published) or 'none'}); run `seed run --date {date}` first")
-    conf: dict[str, Any] = {k: v for k, v in overrides.items() if v not in (None, "")}
-    conf["snapshot_date"] = date
-    if args.config:
-        conf["config_file"] = os.path.abspath(args.config)
-    if args.fresh:
-        conf["fresh"] = True
+    conf = _run_conf(args, {k: v for k, v in overrides.items() if v not in (None, "")}, date)
     code, outcome, ref, log_path = _run_dag(EXPORTS, conf, config, environ, args.verbose)
     if code == 0:
         publications = RunSpec.from_ref(ref).publications if ref else f"exports/{config.export.phase}"
