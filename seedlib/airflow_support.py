@@ -97,7 +97,17 @@ def publish_task(pipeline: str, ref: str, outlet_event) -> dict:
     outlet_event.extra = {"snapshot": spec.snapshot, "manifest": uri}
     rows = {name: ds["rows"] for name, ds in published["datasets"].items()}
     print(f"[publish] {spec.pipeline} {spec.snapshot} published at {uri}: {rows}")
-    return {"snapshot": spec.snapshot, "manifest": uri, "rows": rows}
+    out = {"snapshot": spec.snapshot, "manifest": uri, "rows": rows}
+    if spec.publications == "snapshots":  # the report and the dataset card beside the manifest (docs/report.md)
+        from seedlib import report
+        from seedlib.runner import first_line
+
+        try:
+            out.update(report.write_all(spec.storage(), spec.snapshot))
+            print(f"[publish] report {out['report']}, dataset card {out['card']}")
+        except Exception as e:  # noqa: BLE001 -- the snapshot is published; `seed report` writes them again
+            print(f"[publish] report not written: {first_line(e)} (run `seed report --date {spec.snapshot}`)")
+    return out
 
 
 # What `seed run` reads back from the tasks it runs in its own process (`dag.test()` runs them in-process):

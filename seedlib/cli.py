@@ -9,6 +9,9 @@
     seed train-scorer  run the DAG `seed_train_scorer`: label, train, publish a scorer version
     seed score         print `path<TAB>score` for files, with the latest published scorer
     seed export        run the DAG `seed_export`: a published snapshot as a training mixture of shards
+    seed web           run the DAG `seed_web`: code-related web pages from WARC files
+    seed train-web-classifier  train and publish the web pipeline's fastText recall classifier
+    seed report        write a published snapshot's HTML report and Hugging Face dataset card
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any, Sequence
 
 from seedlib import cleanup, embedded, manifest, processes
 from seedlib.config import ConfigError, Secrets, help_for, load_config, redact
-from seedlib.pipelines import EXPORTS, SCORERS, SNAPSHOTS, Pipeline
+from seedlib.pipelines import EXPORTS, SCORERS, SNAPSHOTS, WEB, Pipeline
 from seedlib.run import parse_snapshot_date, snapshot_prefix, storage_for
 from seedlib.sources import parse_specs
 from seedlib.stage import FAILED_FILE
@@ -81,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "--dag-id seed_snapshot --from-date 2026-05-01 --to-date 2026-05-03`.")
     af.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the airflow command")
 
-    status = sub.add_parser("status", help="list published snapshots with per-stage counts")
+    status = sub.add_parser("status", help="published snapshots and web pages, unfinished runs, the scorer")
     status.add_argument("--date", metavar="YYYY-MM-DD", help="only this snapshot, with stage details")
+    status.add_argument("--json", action="store_true",
+                        help="print everything as one JSON object (snapshots, web, unfinished runs, scorer)")
     _config_flags(status)
 
     label = sub.add_parser("label", help="judge a sample of a published snapshot with the oracle",
@@ -127,6 +132,43 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--verbose", action="store_true", help="stream the logs here instead of the compact view")
     _config_flags(export)
 
+    web = sub.add_parser("web", help="run the DAG seed_web: code-related web pages from WARC files",
+                         description="Runs the real seed_web DAG through Airflow's dag.test(): ingest (WARC -> "
+                                     "main text, code blocks byte for byte) -> exact_dedup -> near_dedup -> "
+                                     "recall (fastText) -> quality (the oracle, per site category) -> publish "
+                                     "<root>/web/dt=D/_MANIFEST.json. With no --warc: the embedded default, "
+                                     "WARC files built from HTML on this machine (docs/web.md). Exits 0 only "
+                                     "when the pages were published.")
+    web.add_argument("--date", metavar="YYYY-MM-DD", help="the publication date (default: today, UTC)")
+    web.add_argument("--warc", action="append", default=[], metavar="PATH_OR_GLOB",
+                     help="a WARC file, glob, s3:// URI or *.paths listing (repeatable); " + help_for("web_warcs"))
+    web.add_argument("--skip", action="append", default=[], metavar="STAGE", choices=WEB.names,
+                     help="leave a stage out (its input passes through): " + ", ".join(WEB.names))
+    web.add_argument("--fresh", action="store_true",
+                     help="start a new run instead of resuming the date's unfinished one with the same inputs")
+    web.add_argument("--verbose", action="store_true", help="stream the logs here instead of the compact view")
+    _config_flags(web)
+
+    twc = sub.add_parser("train-web-classifier", help="train and publish the web recall classifier (fastText)",
+                         description="Trains the fastText classifier the web pipeline's recall stage applies, "
+                                     "in this process (seconds), from a labelled file (--labels: JSONL with "
+                                     "text/label, or fastText __label__ lines) or from pages the web oracle "
+                                     "labels (--warc, else the embedded default's pages). Reports recall and "
+                                     "precision on a held-out share (web_holdout) and chooses the threshold "
+                                     "for recall >= web_recall_target there; publishes "
+                                     "<root>/web_classifiers/<version>/, which later runs use.")
+    twc.add_argument("--labels", metavar="FILE", help="labelled pages (JSONL text/label, or fastText format)")
+    twc.add_argument("--warc", action="append", default=[], metavar="PATH_OR_GLOB",
+                     help="WARC files whose pages the oracle labels (default: the embedded default)")
+    _config_flags(twc)
+
+    rep = sub.add_parser("report", help="write a published snapshot's HTML report and dataset card; prints the path",
+                         description="Writes snapshots/dt=D/report.html (self-contained, opens without network) and "
+                                     "the Hugging Face dataset card snapshots/dt=D/README.md beside the manifest, "
+                                     "from that publication alone (docs/report.md).")
+    rep.add_argument("--date", metavar="YYYY-MM-DD", help="the snapshot (default: the latest published)")
+    _config_flags(rep)
+
     gc = sub.add_parser("gc", help="delete unpublished run prefixes (failed, killed or superseded runs)")
     gc.add_argument("--older-than-hours", type=float, default=24.0,
                     help="only runs started at least this long ago (default 24; protects running ones)")
@@ -141,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "ui": cmd_ui, "airflow": cmd_airflow, "status": cmd_status, "gc": cmd_gc,
                     "label": cmd_label, "train-scorer": cmd_train_scorer, "score": cmd_score,
-                    "export": cmd_export}
+                    "export": cmd_export, "web": cmd_web, "train-web-classifier": cmd_train_web_classifier,
+                    "report": cmd_report}
         return commands[args.command](args)
     except (ConfigError, StorageError) as e:
         print(f"seed {args.command}: error: {redact(str(e), secrets)}", file=sys.stderr)
@@ -187,6 +230,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\nrepositories that failed ({len(failed)}):")
             print(_table(["repo", "error"], [[r, e] for r, e in failed]))
         print(f"\nfull log: {log_path}")
+        from seedlib import report
+
+        uri = report.current_report(storage, outcome.snapshot)
+        print(f"report: {_local(uri)}" if uri else
+              f"report: not written (run `seed report --date {outcome.snapshot}`)")
     return code
 
 
@@ -198,7 +246,7 @@ def _run_dag(pipeline: Pipeline, conf: dict, config, environ: dict, verbose: boo
     embedded.apply(env)
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    command = {SNAPSHOTS.name: "run", EXPORTS.name: "export"}.get(pipeline.name, "train-scorer")
+    command = {SNAPSHOTS.name: "run", EXPORTS.name: "export", WEB.name: "web"}.get(pipeline.name, "train-scorer")
     log_path = logs / f"{command}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
     print(f"seed {command}: storage {config.run.storage}; full log {log_path}", flush=True)
     from seedlib import airflow_support, dagrun, progress
@@ -326,6 +374,93 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"\nexport: {storage.uri(manifest_key(date, publications))}")
         print(f"full log: {log_path}")
     return code
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from seedlib.web import warc
+
+    environ = dict(os.environ)
+    overrides = {**_overrides(args), **({"web_warcs": args.warc} if args.warc else {})}
+    config = load_config(overrides, environ, args.config)
+    try:
+        WEB.skipped(args.skip)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    probe(storage_for(config, quick=True))
+    if config.web.warcs:  # a bad path fails here, in seconds, before Airflow starts
+        warc.resolve_inputs(list(config.web.warcs), config.web.warc_base, config)
+    date = parse_snapshot_date(args.date, "--date") if args.date else dt.datetime.now(dt.timezone.utc).date().isoformat()
+    conf = _run_conf(args, {k: v for k, v in overrides.items() if v not in (None, "", [])}, date)
+    if args.skip:
+        conf["skip_stages"] = list(args.skip)
+    code, outcome, _, log_path = _run_dag(WEB, conf, config, environ, args.verbose)
+    if code == 0:
+        storage = storage_for(config)
+        m = manifest.read(storage, outcome.snapshot, WEB.prefix)
+        print(f"\nseed web: {m['datasets']['web']['rows']} pages of {outcome.snapshot} published")
+        print(format_web(m))
+        print(f"\nmanifest: {storage.uri(snapshot_prefix(outcome.snapshot, WEB.prefix))}/_MANIFEST.json")
+        print(f"full log: {log_path}")
+    return code
+
+
+def format_web(m: dict) -> str:
+    """A web publication: stages with drops by reason, then kept pages per category."""
+    rows = [[s["name"], str(s["rows_in"]), str(s["rows_out"]),
+             ", ".join(f"{k}={v}" for k, v in s["dropped"].items()) or "-", f"{s['seconds']:.1f}"]
+            for s in m["stages"]]
+    lines = [_table(["stage", "in", "out", "dropped by reason", "seconds"], rows)]
+    quality = next((s for s in m["stages"] if s["name"] == "quality"), None)
+    per = (quality or {}).get("details", {}).get("categories", {})
+    if per:
+        cats = sorted({k.split(":", 1)[0] for k in per})
+        lines.append("")
+        lines.append(_table(["category", "kept", "low_quality", "sampled_out", "unjudged"],
+                            [[c, *(str(per.get(f"{c}:{r}", 0)) for r in ("kept", "low_quality", "sampled_out",
+                                                                          "unjudged"))] for c in cats]))
+    return "\n".join(lines)
+
+
+def cmd_train_web_classifier(args: argparse.Namespace) -> int:
+    from seedlib.web import stage as web_stage
+    from seedlib.web import warc
+
+    config = load_config(_overrides(args), dict(os.environ), args.config)
+    probe(storage_for(config, quick=True))
+    storage = storage_for(config)
+    warcs = warc.resolve_inputs(args.warc, config.web.warc_base, config) if args.warc else None
+    if args.labels and not os.path.exists(args.labels):
+        raise ConfigError(f"--labels: {args.labels}: no such file")
+    m = web_stage.train_classifier(storage, config, labels_path=args.labels, warcs=warcs)
+    folder = storage.uri(f"web_classifiers/{m['version']}")
+    print(f"seed train-web-classifier: classifier {m['version']} published at {folder}/_MANIFEST.json")
+    print(_table(["metric", "value"], [[k, str(v)] for k, v in sorted(m["metrics"].items())]))
+    return 0
+
+
+def _local(uri: str) -> str:
+    """A file:// URI as the path a user can open; other URIs as they are."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(uri).path) if uri.startswith("file://") else uri
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from seedlib import report  # plotly and the tokenizer: imported only here
+
+    config = load_config(_overrides(args), dict(os.environ), args.config)
+    storage = storage_for(config)
+    date = _latest_snapshot(storage, args.date)
+    if manifest.read(storage, date) is None:
+        raise ConfigError(f"--date {date}: no snapshot is published for that date under {storage.uri('snapshots')}")
+    try:
+        written = report.write_all(storage, date)
+    except report.ReportError as e:
+        print(f"seed report: error: {e}", file=sys.stderr)
+        return 1
+    print(f"dataset card: {_local(written['card'])}")
+    print(_local(written["report"]))
+    return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -464,23 +599,62 @@ def cmd_airflow(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from seedlib import status
+
     config = load_config(_overrides(args), dict(os.environ), args.config)
     storage = storage_for(config)
-    dates = [parse_snapshot_date(args.date, "--date")] if args.date else manifest.list_snapshots(storage)
-    manifests = [m for m in (manifest.read(storage, d) for d in dates) if m]
-    if not manifests:
+    only = parse_snapshot_date(args.date, "--date") if args.date else None
+    seen = status.collect(storage, only)
+    if args.json:
+        print(json.dumps(seen, indent=2, sort_keys=True))
+        return 1 if only and not seen["snapshots"] else 0
+    if not seen["snapshots"]:
         print(f"no published snapshots under {storage.root}")
-        return 1 if args.date else 0
-    print(f"published snapshots under {storage.root}\n")
-    if args.date:
-        print(format_snapshot(manifests[0], details=True))
-        return 0
-    rows = [[m["snapshot"], m["created_at"], str(m["datasets"]["files"]["rows"]), _corpus_rows(m),
-             str(m["datasets"]["dropped"]["rows"]), str(m["datasets"]["repos"]["rows"]),
-             " > ".join(f"{s['name']} {s['rows_in']}->{s['rows_out']}" for s in m["stages"])]
-            for m in manifests]
-    print(_table(["snapshot", "created_at", "new files", "corpus", "dropped", "repos", "stages (in->out)"], rows))
-    return 0
+    elif only:
+        print(f"published snapshots under {storage.root}\n")
+        print(format_snapshot(manifest.read(storage, only), details=True))
+    else:
+        print(f"published snapshots under {storage.root}\n")
+        rows = [[s["snapshot"], s["created_at"], _age(s["age_hours"]), str(s["files"]), _dash(s["corpus"]),
+                 str(s["dropped"]), str(s["repos"]), _dash(s["tokens"].get("files")),
+                 " > ".join(f"{st['name']} {st['rows_in']}->{st['rows_out']}" for st in s["stages"])]
+                for s in seen["snapshots"]]
+        print(_table(["snapshot", "created_at", "age", "new files", "corpus", "dropped", "repos",
+                      "tokens", "stages (in->out)"], rows))
+    if seen["web"]:
+        print("\nweb publications\n")
+        print(_table(["date", "created_at", "age", "pages", "dropped"],
+                     [[w["snapshot"], w["created_at"], _age(w["age_hours"]), str(w["pages"]), str(w["dropped"])]
+                      for w in seen["web"]]))
+    if seen["unfinished"]:
+        print("\nunfinished runs (resumed by a run of the same date and inputs; `seed gc` deletes old ones)\n")
+        print(_table(["pipeline", "date", "run", "started", "stages done", "at"],
+                      [[u["publications"], u["snapshot"], u["run_id"], u["created_at"] or "-",
+                        f"{u['stages_done']}/{u['stages']}", _at(u)] for u in seen["unfinished"]]))
+    sc = seen["scorer"]
+    print(f"\nscorer: {sc['latest'] or 'none published'} ({sc['versions']} version(s))")
+    return 1 if only and not seen["snapshots"] else 0
+
+
+def _dash(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def _age(hours: float | None) -> str:
+    if hours is None:
+        return "-"
+    return f"{hours:.1f}h" if hours < 48 else f"{hours / 24:.1f}d"
+
+
+def _at(u: dict) -> str:
+    if u["failed"]:
+        return f"FAILED in {u['failed']['stage']}: {u['failed']['error']}"
+    if u["running"] is None:
+        return "all stages done, not published"
+    planned = f"/{u['parts_planned']}" if u["parts_planned"] is not None else ""
+    return f"{u['running']} ({u['parts_done']}{planned} parts)"
 
 
 def _corpus_rows(m: dict) -> str:

@@ -37,6 +37,7 @@ from seedlib.quality.settings import QualitySection
 from seedlib.samples.settings import (CommitSamplesSection, DecontamSection, ExportSection, FimSection,
                                       SequencesSection)
 from seedlib.syntax.settings import SyntaxSection
+from seedlib.web.settings import WebSection
 
 __all__ = ["Config", "ConfigError", "Secrets", "load_config", "config_from_dict", "flat_dict", "help_for",
            "redact", "SECTIONS", "FLAT", "FIELDS", "markdown"]
@@ -69,6 +70,7 @@ class Config:
     repo_sequences: SequencesSection = field(default_factory=SequencesSection)
     fim: FimSection = field(default_factory=FimSection)
     export: ExportSection = field(default_factory=ExportSection)
+    web: WebSection = field(default_factory=WebSection)
 
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready, secret-free view, nested by section (what goes into manifests and logs)."""
@@ -108,6 +110,7 @@ SECTIONS: dict[str, str] = {
     "repo_sequences": "repo_",
     "fim": "fim_",
     "export": "export_",
+    "web": "web_",
 }
 _CLASSES: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
 assert list(_CLASSES) == list(SECTIONS), "Config's sections and SECTIONS must agree"

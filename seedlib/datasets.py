@@ -125,14 +125,40 @@ CORPUS_INDEX = pa.schema([
     ("snapshot", pa.string()),
 ])
 
+# Web pages (the web pipeline, seedlib/web/): one row per kept page, keyed by url + WARC record id.
+WEB = pa.schema([
+    ("url", pa.string()),
+    ("category", pa.string()),        # documentation, forum, blog, ecommerce or other (seedlib/web/category.py)
+    ("text", pa.string()),            # main text, code blocks byte for byte in their place
+    ("has_code_tags", pa.bool_()),    # the page has <pre>/<code>/highlighted blocks
+    ("recall_score", pa.float64()),   # the fastText classifier's P(code-related); null before the recall stage
+    ("quality_score", pa.float64()),  # 0-10 from the oracle; null before the quality stage
+    ("warc", pa.string()),            # the WARC file's URI
+    ("record_id", pa.string()),       # WARC-Record-ID
+    ("sha256", pa.string()),          # of the UTF-8 text (exact dedup)
+    ("words", pa.int64()),
+    ("title", pa.string()),
+])
+
+# The web ledger: every WARC record the pipeline read that is not a kept page, and why. A record without a
+# usable url or id is keyed by "<warc>#<offset>" in both columns.
+WEB_DROPPED = pa.schema([
+    ("url", pa.string()),
+    ("record_id", pa.string()),
+    ("warc", pa.string()),
+    ("stage", pa.string()),
+    ("reason", pa.string()),
+    ("duplicate_of", pa.string()),   # for exact/near duplicates: the url of the kept page
+])
+
 SCHEMAS: dict[str, pa.Schema] = {"repos": REPOS, "files": FILES, "dropped": DROPPED,
                                  "commit_history": COMMIT_HISTORY, "dedup_index": DEDUP_INDEX,
                                  "labels": LABELS, "scores": SCORES, "commit_samples": COMMIT_SAMPLES,
                                  "commit_dropped": COMMIT_DROPPED, "repo_sequences": REPO_SEQUENCES,
-                                 "corpus_index": CORPUS_INDEX}
+                                 "corpus_index": CORPUS_INDEX, "web": WEB, "web_dropped": WEB_DROPPED}
 
 # Ledgers: datasets of dropped items with a `reason` from seedlib/ledger.py.
-LEDGERS = frozenset({"dropped", "commit_dropped"})
+LEDGERS = frozenset({"dropped", "commit_dropped", "web_dropped"})
 
 # Rows of every dataset are written sorted by these columns, so reruns give identical bytes.
 SORT_KEYS: dict[str, tuple[str, ...]] = {
@@ -147,6 +173,8 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "commit_dropped": ("repo", "sha"),
     "repo_sequences": ("repo", "part"),
     "corpus_index": ("repo", "path"),
+    "web": ("url", "record_id"),
+    "web_dropped": ("url", "record_id"),
 }
 
 # The columns that identify one item of a dataset (unique within a publication); a ledger is keyed like
@@ -163,6 +191,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "commit_dropped": ("repo", "sha"),
     "repo_sequences": ("repo", "part"),
     "corpus_index": ("repo", "path"),
+    "web": ("url", "record_id"),
+    "web_dropped": ("url", "record_id"),
 }
 
 

@@ -29,8 +29,8 @@ OPTIONAL_DUPLICATE_REASONS = frozenset({REPO_DUPLICATE})
 REASONS: dict[str, str] = {
     # crawl
     BINARY: "a NUL byte in the first 8 KB",
-    TOO_LARGE: "larger than max_file_bytes",
-    UNDECODABLE: "not valid UTF-8",
+    TOO_LARGE: "larger than max_file_bytes (a web page: web_max_page_bytes)",
+    UNDECODABLE: "not valid UTF-8 (a web page: not valid in its declared or detected charset)",
     UNDECODABLE_PATH: "the path is not valid UTF-8",
     LFS_POINTER: "a Git LFS pointer, not the file",
     SYMLINK: "a symbolic link (recorded, never followed)",
@@ -59,6 +59,16 @@ REASONS: dict[str, str] = {
     "bot_author": "authored by a bot",
     "trivial_message": "an empty or trivial commit message",
     "no_changes": "no file changed in a way a sample can show",
+    # the web ledger (seed_web; keyed by url + WARC record id)
+    "malformed_record": "a WARC record that could not be parsed (bad headers, HTTP response or length)",
+    "truncated_warc": "the WARC file ends inside a record or a gzip member: the rest of the file is unreadable",
+    "not_html": "a response that is not HTML (Content-Type, or the body does not look like HTML)",
+    "not_response": "a WARC record that is not an HTTP response with a 2xx status",
+    "too_few_words": "fewer than web_min_words words of main text",
+    "boilerplate": "no main content: the page is navigation, cookie banners and footers only",
+    "not_code_related": "no code tags and the recall classifier's score is below its threshold",
+    "sampled_out": "above its category's threshold but not in its sample_rate share",
+    "unjudged": "the oracle gave no valid rating (oracle_error or malformed_rating after its retries)",
 }
 
 
@@ -75,6 +85,16 @@ def drop(repo: str, path: str, sha256: str | None, stage: str, reason: str,
     if reason not in OPTIONAL_DUPLICATE_REASONS and (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
         raise ValueError(f"duplicate_of is required for duplicate reasons only (reason {reason!r})")
     return {"repo": repo, "path": path, "sha256": sha256, "stage": stage, "reason": reason,
+            "duplicate_of": duplicate_of}
+
+
+def drop_page(url: str, record_id: str, warc: str, stage: str, reason: str,
+              duplicate_of: str | None = None) -> dict:
+    """One row of the web ledger (`web_dropped`, keyed by url + WARC record id)."""
+    check_reason(reason)
+    if (duplicate_of is not None) != (reason in DUPLICATE_REASONS):
+        raise ValueError(f"duplicate_of is required for duplicate reasons only (reason {reason!r})")
+    return {"url": url, "record_id": record_id, "warc": warc, "stage": stage, "reason": reason,
             "duplicate_of": duplicate_of}
 
 

@@ -219,7 +219,27 @@ EXPORTS = Pipeline(name="exports", dag_id="seed_export", prefix="exports", sourc
           doc="the mixture cut into Parquet and JSONL.gz shards of export_shard_rows rows"),
 ), prepare="seedlib.export.stage:prepare_export")
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (SNAPSHOTS, SCORERS, EXPORTS)}
+# Code-related web pages from WARC files (DAG seed_web), `<root>/web/dt=D/` (seedlib/web/, docs/web.md).
+WEB_STAGE = {"web": CHAIN, "web_dropped": LEDGER}
+WEB = Pipeline(name="web", dag_id="seed_web", prefix="web", ledger="web_dropped", sources=False, stages=(
+    Stage("ingest", engine="spark", body="seedlib.web.stage:ingest_body", writes=WEB_STAGE,
+          resources=Resources(cpus=2, memory_gb=4),
+          doc="one task per WARC file: HTML responses -> main text with code blocks byte for byte -> category"),
+    Stage("exact_dedup", engine="spark", body="seedlib.web.dedup:exact_body", reads=("web",), writes=WEB_STAGE,
+          resources=Resources(cpus=2, memory_gb=4),
+          doc="pages with the same text (SHA-256); the copy kept by category preference, length, url"),
+    Stage("near_dedup", engine="spark", body="seedlib.web.dedup:near_body", reads=("web",), writes=WEB_STAGE,
+          resources=Resources(cpus=2, memory_gb=4),
+          doc="MinHash + LSH + verified pairs over the text, the same kernels as the files' near_dedup"),
+    Stage("recall", engine="spark", body="seedlib.web.stage:recall_body", reads=("web",), writes=WEB_STAGE,
+          resources=Resources(cpus=2, memory_gb=4),
+          doc="fastText P(code-related); pages without code tags below its threshold are dropped"),
+    Stage("quality", engine="spark", body="seedlib.web.stage:quality_body", reads=("web",), writes=WEB_STAGE,
+          resources=Resources(cpus=2, memory_gb=4),
+          doc="the oracle's 0-10 with a prompt per site category; thresholds and sample rates per category"),
+), prepare="seedlib.web.stage:prepare_web")
+
+PIPELINES: dict[str, Pipeline] = {p.name: p for p in (SNAPSHOTS, SCORERS, EXPORTS, WEB)}
 
 
 def get(ref: str) -> Pipeline:

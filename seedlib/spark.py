@@ -26,18 +26,19 @@ def session(app_name: str, master: str | None = None, partitions: int = 4):
     return builder.getOrCreate()
 
 
-def filter_stage(make_filter: Callable):
-    """The body of a per-file filter stage: input parts spread over tasks, `filter_parts` on each;
-    parts an earlier attempt finished are reported as they are."""
+def filter_stage(make_filter: Callable, item: str = "files", ledger: str = "dropped"):
+    """The body of a per-item filter stage: input parts spread over tasks, `filter_parts` on each;
+    parts an earlier attempt finished are reported as they are. `item`/`ledger`: the chain and ledger
+    datasets (files/dropped, or the web pipeline's web/web_dropped)."""
 
     def body(ctx):
-        items, rows_in = ctx.input("files")
+        items, rows_in = ctx.input(item)
         if not items:
             return [], rows_in, {}
         ctx.plan(len(items))
         rdd = ctx.spark.sparkContext.parallelize(items, len(items))
         parts = rdd.mapPartitions(partial(filter_parts, ctx.spec.to_json(), ctx.name, make_filter,
-                                          done=ctx.done)).collect()
+                                          done=ctx.done, item=item, ledger=ledger)).collect()
         return parts, rows_in, {}
 
     return body

@@ -237,12 +237,14 @@ FileFilter = Callable[[pa.Table], "tuple[pa.Table, list[dict]] | tuple[pa.Table,
 
 
 def filter_parts(spec_json: str, stage: str, make_filter: Callable[..., FileFilter],
-                 items: Iterable[tuple[int, str]], done: dict[int, list[dict]] | None = None) -> Iterator[dict]:
+                 items: Iterable[tuple[int, str]], done: dict[int, list[dict]] | None = None,
+                 item: str = "files", ledger: str = "dropped") -> Iterator[dict]:
     """Apply a per-file filter to some input parts; output part i is written from input part i.
 
     Runs inside a Spark task (mapPartitions over (index, key) pairs) or directly in a unit test. Naming
     outputs after inputs makes the result independent of how Spark grouped the parts. `done`: parts an
-    earlier attempt finished (`finished_parts`), reported as they are.
+    earlier attempt finished (`finished_parts`), reported as they are. `item`/`ledger`: the pipeline's chain
+    and ledger datasets (the web pipeline filters `web` pages into `web_dropped`).
     """
     done = done or {}
     from seedlib.run import RunSpec
@@ -263,7 +265,7 @@ def filter_parts(spec_json: str, stage: str, make_filter: Callable[..., FileFilt
                              f"for {table.num_rows} input rows of {key}")
         writer = PartWriter(storage, spec.stage_prefix(stage), index, rows_per_part=max(1, table.num_rows))
         if extra and extra[0]:
-            writer.add_details("files", extra[0])  # before the rows: they ride on the same part
-        writer.add("files", kept)
-        writer.add("dropped", dropped)
+            writer.add_details(item, extra[0])  # before the rows: they ride on the same part
+        writer.add(item, kept)
+        writer.add(ledger, dropped)
         yield from writer.close().to_pylist()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import subprocess
 import sys
@@ -106,7 +108,12 @@ def test_run_status_gc_in_a_fresh_directory(tmp_path):
     status = seed("status", cwd=work)
     assert status.returncode == 0
     [row] = [line for line in status.stdout.splitlines() if line.startswith("2026-04-01")]
-    assert row.split()[2:6] == ["1", "1", "1", "1"]  # new files, corpus, dropped, repos
+    assert row.split()[3:7] == ["1", "1", "1", "1"]  # new files, corpus, dropped, repos (after the age)
+    as_json = json.loads(seed("status", "--json", cwd=work).stdout)
+    [snap] = as_json["snapshots"]
+    assert (snap["snapshot"], snap["files"], snap["corpus"], snap["dropped"], snap["repos"]) == ("2026-04-01", 1, 1, 1, 1)
+    assert [s["name"] for s in snap["stages"]][0] == "crawl" and snap["age_hours"] >= 0
+    assert as_json["unfinished"] == [] and "latest" in as_json["scorer"]
     detail = seed("status", "--date", "2026-04-01", cwd=work)
     assert "crawl" in detail.stdout and "binary=1" in detail.stdout
     assert "files: 1 new in this snapshot, 1 in the corpus as of it" in detail.stdout

@@ -154,7 +154,10 @@ def test_public_dict_is_nested_and_older_flat_dicts_still_load():
                                                                           "minified", "data_literals"]}
     assert config_from_dict(old) == cfg
     assert config_from_dict(flat_dict(public)) == cfg
-    mappings = ("syntax_error_ratio_by_language", "quality_label_weights", "export_weights")
+    from seedlib.config import FIELDS
+
+    mappings = [k for k, f in FIELDS.items() if str(f.type) == "tuple[tuple[str, float], ...]"]
+    assert {"syntax_error_ratio_by_language", "export_weights", "web_thresholds"} <= set(mappings)
     assert flat_dict(public) == {k: (dict(v) if k in mappings else list(v) if isinstance(v, tuple) else v)
                                  for k, v in cfg.flat().items()}
     with pytest.raises(ConfigError, match=r"near_dedup_treshold \(from run spec\): unknown configuration key"):
@@ -197,7 +200,7 @@ def test_help_and_sections_are_declared_once():
     assert FLAT["near_dedup_threshold"] == ("near_dedup", "threshold") and FLAT["max_file_bytes"] == \
         ("crawl", "max_file_bytes") and FLAT["storage"] == ("run", "storage")
     assert all(flat_name(*FLAT[flat]) == flat for flat in FIELDS) and set(SECTIONS) == set(Config().public_dict())
-    assert len(FIELDS) == 89
+    assert len(FIELDS) == 99
     with pytest.raises(SectionError, match="threshold: expected a Jaccard threshold"):
         NearDedupSection(threshold=2.0).validate()
 
@@ -211,3 +214,18 @@ def test_configuration_docs_are_generated_from_the_sections():
     committed = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert committed == markdown() + "\n", "docs/configuration.md is stale: python -m seedlib.config --markdown"
     assert all(f"`{flat}`" in committed for flat in FIELDS)
+
+
+def test_web_section_per_category_values():
+    from seedlib.web.settings import WebSection
+
+    config = load_config(overrides={"web_thresholds": "blog=5,documentation=7,ecommerce=8,forum=3,other=5"}, environ={})
+    assert config.web.threshold("forum") == 3.0 and config.web.sample_rate("blog") == 1.0
+    with pytest.raises(ConfigError, match="web_thresholds.*no value for ecommerce"):
+        load_config(overrides={"web_thresholds": "blog=5,documentation=7,forum=3,other=5"}, environ={})
+    with pytest.raises(ConfigError, match="web_sample_rates.*between 0 and 1"):
+        load_config(overrides={"web_sample_rates": "blog=2,documentation=1,ecommerce=1,forum=1,other=1"}, environ={})
+    from seedlib.sections import SectionError
+
+    with pytest.raises(SectionError, match="keep_order"):
+        WebSection(keep_order=("blog",)).validate()

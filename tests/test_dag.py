@@ -21,7 +21,7 @@ def load_bag():
 def test_dagbag_imports_without_errors():
     bag = load_bag()
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"seed_snapshot", "seed_train_scorer", "seed_export"}
+    assert set(bag.dag_ids) == {"seed_snapshot", "seed_train_scorer", "seed_export", "seed_web"}
 
 
 def test_no_airflow2_imports_anywhere():
@@ -61,8 +61,17 @@ def test_scorer_dag_labels_trains_and_publishes_a_scorer():
     assert {"snapshot_date", "quality_oracle", "quality_base_model", "storage", "fresh"} <= set(dag.params.keys())
 
 
+def test_web_dag_runs_the_declared_stages_and_publishes_web_pages():
+    dag = load_bag().dags["seed_web"]
+    assert [t.task_id for t in dag.topological_sort()] == ["prepare", "ingest", "exact_dedup", "near_dedup",
+                                                          "recall", "quality", "publish"]
+    assert dag.get_task("ingest").pipeline == "web"
+    assert [o.name for o in dag.get_task("publish").outlets] == ["seed_web"]
+    assert {"snapshot_date", "web_warcs", "web_classifier", "storage", "skip_stages", "fresh"} <= set(dag.params.keys())
+
+
 def test_dag_files_import_nothing_heavy_at_parse_time():
-    for name in ("seed_snapshot.py", "seed_train_scorer.py", "seed_export.py"):
+    for name in ("seed_snapshot.py", "seed_train_scorer.py", "seed_export.py", "seed_web.py"):
         code = (f"import sys, runpy; runpy.run_path({str(ROOT / 'dags' / name)!r}); "
                 "heavy = [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'pyarrow', 'torch', 'boto3') "
                 "or (m.startswith('seedlib') and m not in ('seedlib', 'seedlib.pipelines', 'seedlib.stage_operator'))]; "
