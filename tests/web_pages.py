@@ -836,7 +836,8 @@ PAGES: list[dict] = [
     {"name": "product", "url": "https://shop.example.com/product/usb-c-cable-2m", "category": "ecommerce",
      "code_tags": False, "code_related": False, "code": [], "html": PRODUCT},
     {"name": "news", "url": "https://www.riverton-gazette.com/2024/03/12/city-council-approves-riverside-park",
-     "category": "other", "code_tags": False, "code_related": False, "code": [], "html": NEWS},
+     # a dated article with og:type article: the category rules file news articles with blogs (article pages)
+     "category": "blog", "code_tags": False, "code_related": False, "code": [], "html": NEWS},
     {"name": "forum_hiking", "url": "https://forum.trailtalk.org/t/best-boots-for-wet-spring-hikes/4821",
      "category": "forum", "code_tags": False, "code_related": False, "code": [], "html": FORUM_HIKING},
     {"name": "boilerplate", "url": "https://www.example.org/", "category": "other", "code_tags": False,

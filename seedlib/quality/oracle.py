@@ -181,7 +181,13 @@ class OpenAIOracle:
 
         Runs its own event loop (asyncio.run), so call it from synchronous code, not from a coroutine.
         """
-        messages = [build_messages(lang, content, self.max_chars) for lang, content in items]
+        return self.judge_messages([build_messages(lang, content, self.max_chars) for lang, content in items])
+
+    def judge_messages(self, messages: list[list[dict[str, str]]]) -> list[Judgement]:
+        """Judge prebuilt chat prompts (each a list of {"role", "content"} messages ending in a request for
+        `Rating: [[X]]`), in order, with judge_many's caching, deduplication and error accounting: other
+        rubrics (the web pipeline's, one per site category) share this client instead of copying it. Like
+        judge_many, it runs its own event loop."""
         keys = [self._cache_key(m) for m in messages]
         unique = dict(zip(keys, messages))
         failed_before = self.stats[ORACLE_ERROR]
