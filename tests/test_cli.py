@@ -95,6 +95,10 @@ def test_run_status_gc_in_a_fresh_directory(tmp_path):
     manifest = work / ".seed" / "data" / "snapshots" / "dt=2026-04-01" / "_MANIFEST.json"
     assert manifest.is_file()
     published = manifest.read_bytes()
+    # the DAG's publish step wrote the report and the dataset card beside the manifest; seed run names it
+    report = manifest.parent / "report.html"
+    assert f"report: {report}" in run.stdout and (manifest.parent / "README.md").is_file()
+    assert "id=\"report-data\"" in report.read_text()
 
     # Bad input is refused before Airflow starts, and the published snapshot stays as it was.
     for args, message in [(["--source", str(tmp_path / "no-such-repo")], "no-such-repo does not exist"),
@@ -109,6 +113,8 @@ def test_run_status_gc_in_a_fresh_directory(tmp_path):
     assert status.returncode == 0
     [row] = [line for line in status.stdout.splitlines() if line.startswith("2026-04-01")]
     assert row.split()[3:7] == ["1", "1", "1", "1"]  # new files, corpus, dropped, repos (after the age)
+    again = seed("report", cwd=work)  # the latest snapshot's report, written again
+    assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == str(report), again.stderr
     as_json = json.loads(seed("status", "--json", cwd=work).stdout)
     [snap] = as_json["snapshots"]
     assert (snap["snapshot"], snap["files"], snap["corpus"], snap["dropped"], snap["repos"]) == ("2026-04-01", 1, 1, 1, 1)
