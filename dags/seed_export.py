@@ -21,7 +21,7 @@ import datetime as dt
 from airflow.sdk import DAG, Asset, Param
 
 from seedlib.pipelines import EXPORTS
-from seedlib.stage_operator import default_args, pipeline_tasks
+from seedlib.stage_operator import default_args, pipeline_tasks, run_params
 
 SNAPSHOTS_PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
 PUBLISHED = Asset(name="seed_exports", uri="x-seed://exports")
@@ -34,10 +34,8 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    params={
-        "snapshot_date": Param(None, type=["null", "string"], format="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
-                               description="the snapshot to export; empty = the one whose publication "
-                                           "triggered this run"),
+    params=run_params("the snapshot to export; empty = the one whose publication "
+                                           "triggered this run", {
         "export_phase": Param("configured", type="string", enum=["configured", "regular", "continued"],
                               description="regular: file-level code + web; continued: all four sources"),
         "export_weights": Param(None, type=["null", "string"],
@@ -47,11 +45,7 @@ with DAG(
         "export_shard_rows": Param(None, type=["null", "integer"], minimum=1, description="rows per shard"),
         "export_tokenizer": Param(None, type=["null", "string"],
                                   description="smollm2-135m or a local Hugging Face tokenizer folder"),
-        "storage": Param(None, type=["null", "string"], description="override the storage root URI"),
-        "config_file": Param(None, type=["null", "string"], description="YAML configuration file"),
-        "fresh": Param(False, type="boolean",
-                       description="start a new run even if the date has an unfinished one with the same inputs"),
-    },
+    }),
     tags=["seed", "export"],
     doc_md=__doc__,
 ) as dag:

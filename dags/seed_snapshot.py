@@ -39,7 +39,7 @@ import datetime as dt
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
 
 from seedlib.pipelines import SNAPSHOTS
-from seedlib.stage_operator import default_args, pipeline_tasks
+from seedlib.stage_operator import default_args, pipeline_tasks, run_params
 
 SPARK_CONN = "spark_local"  # AIRFLOW_CONN_SPARK_LOCAL; `seed run`/`seed ui` default it to local[*]
 PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
@@ -57,9 +57,7 @@ with DAG(
     # The trigger form marks a field required unless its type admits null, draws a "boolean" as a
     # toggle (so no "unset" state) and a string with an enum as a choice, and checks `format` with
     # jsonschema's format checker (as Param.resolve does on the server).
-    params={
-        "snapshot_date": Param(None, type=["null", "string"], format="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
-                               description="YYYY-MM-DD; empty = the run's data interval start"),
+    params=run_params("YYYY-MM-DD; empty = the run's data interval start", {
         "sources": Param([], type=["null", "array"], items={"type": "string"},
                          description="git URLs, file:///abs/repo, local paths or @FILE; empty = configured default"),
         "languages": Param([], type=["null", "array"], items={"type": "string"},
@@ -74,13 +72,7 @@ with DAG(
                                                          "true": "true", "false": "false"},
                                          description="drop duplicates of files earlier snapshots published; "
                                                      "false = a self-contained snapshot"),
-        "storage": Param(None, type=["null", "string"], description="override the storage root URI"),
-        "config_file": Param(None, type=["null", "string"], description="YAML configuration file"),
-        "skip_stages": Param([], type=["null", "array"], items={"type": "string", "enum": SNAPSHOTS.names},
-                             description="stages to leave out: their input passes through unchanged"),
-        "fresh": Param(False, type="boolean",
-                       description="start a new run even if the date has an unfinished one with the same inputs"),
-    },
+    }, skip_stages=SNAPSHOTS.names),
     tags=["seed", "snapshot"],
     doc_md=__doc__,
 ) as dag:

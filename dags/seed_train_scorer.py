@@ -24,7 +24,7 @@ import os
 from airflow.sdk import DAG, Asset, Param
 
 from seedlib.pipelines import SCORERS
-from seedlib.stage_operator import default_args, pipeline_tasks
+from seedlib.stage_operator import default_args, pipeline_tasks, run_params
 
 SNAPSHOTS_PUBLISHED = Asset(name="seed_snapshots", uri="x-seed://snapshots")
 PUBLISHED = Asset(name="seed_scorers", uri="x-seed://scorers")
@@ -38,10 +38,8 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    params={
-        "snapshot_date": Param(None, type=["null", "string"], format="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
-                               description="label this snapshot (or the latest published before it); "
-                                           "empty = the run's data interval start"),
+    params=run_params("label this snapshot (or the latest published before it); "
+                                           "empty = the run's data interval start", {
         "quality_oracle": Param("configured", type="string", enum=["configured", "rubric", "openai"],
                                 description="who labels the files"),
         "quality_labels_per_language": Param(None, type=["null", "integer"], minimum=1,
@@ -49,11 +47,7 @@ with DAG(
         "quality_base_model": Param(None, type=["null", "string"],
                                     description="auto, smollm2-135m, minilm-l6, or a model folder / s3:// prefix"),
         "quality_epochs": Param(None, type=["null", "integer"], minimum=1, description="training epochs"),
-        "storage": Param(None, type=["null", "string"], description="override the storage root URI"),
-        "config_file": Param(None, type=["null", "string"], description="YAML configuration file"),
-        "fresh": Param(False, type="boolean",
-                       description="start a new run even if the date has an unfinished one with the same inputs"),
-    },
+    }),
     tags=["seed", "scorer"],
     doc_md=__doc__,
 ) as dag:

@@ -22,7 +22,7 @@ import datetime as dt
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param
 
 from seedlib.pipelines import WEB
-from seedlib.stage_operator import default_args, pipeline_tasks
+from seedlib.stage_operator import default_args, pipeline_tasks, run_params
 
 SPARK_CONN = "spark_local"
 PUBLISHED = Asset(name="seed_web", uri="x-seed://web")
@@ -36,9 +36,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    params={
-        "snapshot_date": Param(None, type=["null", "string"], format="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
-                               description="YYYY-MM-DD; empty = the run's data interval start"),
+    params=run_params("YYYY-MM-DD; empty = the run's data interval start", {
         "web_warcs": Param([], type=["null", "array"], items={"type": "string"},
                            description="WARC paths, s3:// URIs, globs or *.paths listings; empty = configured "
                                        "(else the embedded default)"),
@@ -46,13 +44,7 @@ with DAG(
                                description="pages with fewer words of main text are dropped"),
         "web_classifier": Param(None, type=["null", "string"],
                                 description="recall classifier version (empty = the latest published)"),
-        "storage": Param(None, type=["null", "string"], description="override the storage root URI"),
-        "config_file": Param(None, type=["null", "string"], description="YAML configuration file"),
-        "skip_stages": Param([], type=["null", "array"], items={"type": "string", "enum": WEB.names},
-                             description="stages to leave out: their input passes through unchanged"),
-        "fresh": Param(False, type="boolean",
-                       description="start a new run even if the date has an unfinished one with the same inputs"),
-    },
+    }, skip_stages=WEB.names),
     tags=["seed", "web"],
     doc_md=__doc__,
 ) as dag:

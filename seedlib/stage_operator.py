@@ -52,6 +52,25 @@ def default_args() -> dict:
             "on_execute_callback": mask_secrets, "on_failure_callback": record_failure}
 
 
+def run_params(date_help: str, params: dict, skip_stages=None) -> dict:
+    """A pipeline DAG's trigger form: `snapshot_date` first, the DAG's own params, then what every run
+    takes (storage, config_file, skip_stages when `skip_stages` lists the stages, fresh): one definition
+    of the run params seedlib.run.RUN_PARAMS reads."""
+    from airflow.sdk import Param
+
+    out = {"snapshot_date": Param(None, type=["null", "string"], format="date", pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                  description=date_help),
+           **params,
+           "storage": Param(None, type=["null", "string"], description="override the storage root URI"),
+           "config_file": Param(None, type=["null", "string"], description="YAML configuration file")}
+    if skip_stages:
+        out["skip_stages"] = Param([], type=["null", "array"], items={"type": "string", "enum": list(skip_stages)},
+                                   description="stages to leave out: their input passes through unchanged")
+    out["fresh"] = Param(False, type="boolean",
+                         description="start a new run even if the date has an unfinished one with the same inputs")
+    return out
+
+
 def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local", trigger=None) -> None:
     """Inside a DAG context: prepare -> one StageOperator per declared stage -> publish, chained.
 
