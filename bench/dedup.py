@@ -9,6 +9,7 @@ whole near_dedup stage on Spark, against datasketch's own MinHash + MinHashLSH i
 the same corpus and parameters.
 
     .venv/bin/python bench/dedup.py [--mb 40] [--stage-mb 40] [--no-stage]
+    .venv/bin/python bench/dedup.py --profile --stage-mb 60     # where the stage's time goes (profile_stage.py)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import io
 import os
 import platform
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -182,57 +184,95 @@ def components(n: int, edges) -> np.ndarray:
 
 
 def datasketch_baseline(texts: list[str], params: minhash.MinHashParams):
+    """datasketch's MinHash (one per document, streamed: shingle sets are not kept) then MinHashLSH insert +
+    query of every document, in this process. Returns (candidate pairs, seconds to signatures, seconds in all)."""
     from datasketch import MinHash, MinHashLSH
 
     t0 = time.perf_counter()
     word = re.compile(r"\w+")
-    shingles = []
-    for t in texts:
-        toks = word.findall(t.lower())
+    has = []
+
+    def shingle_sets():
         k = params.shingle
-        sh = {" ".join(toks[i:i + k]).encode() for i in range(max(1, len(toks) - k + 1))} if toks else set()
-        shingles.append(sh)
-    sigs = list(MinHash.generator(shingles, num_perm=params.num_perm))
+        for t in texts:
+            toks = word.findall(t.lower())
+            sh = {" ".join(toks[i:i + k]).encode() for i in range(max(1, len(toks) - k + 1))} if toks else set()
+            has.append(bool(sh))
+            yield sh
+
+    sigs = list(MinHash.generator(shingle_sets(), num_perm=params.num_perm))
     t_sig = time.perf_counter() - t0
     lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
-    for i, (m, sh) in enumerate(zip(sigs, shingles)):
-        if sh:
+    for i, (m, h) in enumerate(zip(sigs, has)):
+        if h:
             lsh.insert(i, m)
     pairs = set()
-    for i, (m, sh) in enumerate(zip(sigs, shingles)):
-        if sh:
+    for i, (m, h) in enumerate(zip(sigs, has)):
+        if h:
             pairs.update((min(i, j), max(i, j)) for j in lsh.query(m) if j != i)
     return pairs, t_sig, time.perf_counter() - t0
 
 
-def stage_speed(files: list[tuple[str, str]], parts: int = 8) -> tuple[float, dict]:
-    from seedlib.config import load_config
-    from seedlib.dedup.plan import near_body
-    from seedlib.run import RunSpec
-    from seedlib.spark import session
-    from seedlib.stage import PartWriter, StageRecorder
+class Runs:
+    """Runs of the bench on local storage under one temporary folder: each gets the corpus as a recorded
+    crawl stage (`parts` parts), ready for near_dedup."""
 
+    def __init__(self):
+        self.tmp_root = tempfile.mkdtemp(prefix="seed-bench-dedup-")
+
+    def __call__(self, files: list[tuple[str, str]], run_id: str = "bench", parts: int = 8):
+        from seedlib.config import load_config
+        from seedlib.run import RunSpec
+        from seedlib.stage import PartWriter, StageRecorder
+
+        spec = RunSpec("2026-01-01", run_id, load_config({"storage": Path(self.tmp_root).as_uri()}, {}).public_dict())
+        storage = spec.storage()
+        rec = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl")
+        out = []
+        for p in range(parts):
+            w = PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=10**9)
+            w.add("files", [{"repo": f"site/{path.split('/')[0]}", "path": path, "lang": "code",
+                             "sha256": hashlib.sha256(text.encode()).hexdigest(), "size": len(text.encode()),
+                             "content": text} for path, text in files[p::parts]])
+            out.extend(w.close().to_pylist())
+        rec.finish(out)
+        return spec
+
+
+def bench_pipeline():
+    """The snapshot pipeline cut down to crawl -> near_dedup (the stage as declared, run by the runner)."""
+    from seedlib.pipelines import SNAPSHOTS, Pipeline
+
+    return Pipeline(name="bench", dag_id="bench", prefix="snapshots",
+                    stages=(SNAPSHOTS.stage("crawl"), SNAPSHOTS.stage("near_dedup")))
+
+
+def spark_env() -> None:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)   # executors need the venv's pyarrow
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    tmp = tempfile.mkdtemp(prefix="seed-bench-dedup-")
-    spec = RunSpec("2026-01-01", "bench", load_config({"storage": Path(tmp).as_uri()}, {}).public_dict())
-    storage = spec.storage()
-    rec = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl")
-    out = []
-    for p in range(parts):
-        w = PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=10**9)
-        w.add("files", [{"repo": f"site/{path.split('/')[0]}", "path": path, "lang": "code",
-                         "sha256": hashlib.sha256(text.encode()).hexdigest(), "size": len(text.encode()),
-                         "content": text} for path, text in files[p::parts]])
-        out.extend(w.close().to_pylist())
-    rec.finish(out)
-    spark = session("bench-dedup", master=f"local[{os.cpu_count()}]", partitions=os.cpu_count() * 2)
-    rec = StageRecorder(storage, spec.stage_prefix("near_dedup"), "near_dedup", "crawl")
-    t0 = time.perf_counter()
-    parts_out, rows_in, details = near_body(spark, spec, storage, "crawl")
-    report = rec.finish(parts_out, rows_in=rows_in, details=details)
-    seconds = time.perf_counter() - t0
-    spark.stop()
+
+
+def stage_speed(files: list[tuple[str, str]], parts: int = 8) -> tuple[float, dict]:
+    """Seconds of the near_dedup stage (its declared body through the runner, session already started)."""
+    from seedlib.runner import run_in_process
+    from seedlib.spark import session
+    from seedlib.stage import read_report
+
+    spark_env()
+    runs = Runs()
+    try:
+        spec = runs(files, "bench", parts)
+        spark = session("bench-dedup", master=f"local[{os.cpu_count()}]", partitions=os.cpu_count() * 2)
+        pipeline = bench_pipeline()
+        t0 = time.perf_counter()
+        code = run_in_process(spec, pipeline, pipeline.stage("near_dedup"), spark=spark)
+        seconds = time.perf_counter() - t0
+        spark.stop()
+        if code != 0:
+            raise SystemExit("near_dedup failed")
+        report = read_report(spec.storage(), spec.stage_prefix("near_dedup"))
+    finally:
+        shutil.rmtree(runs.tmp_root, ignore_errors=True)
     return seconds, {"rows_in": report.rows_in, "rows_out": report.rows_out, **report.details["near"]}
 
 
@@ -241,9 +281,30 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=30, help="MB of source for quality and signature speed")
     ap.add_argument("--stage-mb", type=float, default=60, help="MB of source for the Spark stage timing")
     ap.add_argument("--no-stage", action="store_true", help="skip the Spark stage timing")
+    ap.add_argument("--profile", action="store_true",
+                    help="instead of the quality run: where the near_dedup stage's time goes on the --stage-mb "
+                         "corpus (bench/profile_stage.py), with datasketch on the same files")
+    ap.add_argument("--json", help="with --profile: also write the numbers to this file")
     args = ap.parse_args()
     params = minhash.MinHashParams()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.profile:
+        import json
+
+        import profile_stage
+
+        spark_env()
+        stage_files = corpus(args.stage_mb)
+        runs = Runs()
+        try:
+            out = profile_stage.profile(stage_files, runs, bench_pipeline, datasketch_baseline, components,
+                                        cores=os.cpu_count(), warmup_files=corpus(2))
+        finally:
+            shutil.rmtree(runs.tmp_root, ignore_errors=True)
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"machine": machine(), **out}, indent=1, default=str))
+        return
     files = corpus(args.mb)
     texts = [t for _, t in files]
     mb = sum(len(t.encode()) for t in texts) / 1e6
