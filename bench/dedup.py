@@ -264,16 +264,32 @@ def stage_speed(files: list[tuple[str, str]], parts: int = 8) -> tuple[float, di
         spec = runs(files, "bench", parts)
         spark = session("bench-dedup", master=f"local[{os.cpu_count()}]", partitions=os.cpu_count() * 2)
         pipeline = bench_pipeline()
-        t0 = time.perf_counter()
+        cpu0, t0 = tree_cpu(), time.perf_counter()
         code = run_in_process(spec, pipeline, pipeline.stage("near_dedup"), spark=spark)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, tree_cpu() - cpu0
         spark.stop()
         if code != 0:
             raise SystemExit("near_dedup failed")
         report = read_report(spec.storage(), spec.stage_prefix("near_dedup"))
     finally:
         shutil.rmtree(runs.tmp_root, ignore_errors=True)
-    return seconds, {"rows_in": report.rows_in, "rows_out": report.rows_out, **report.details["near"]}
+    return seconds, {"rows_in": report.rows_in, "rows_out": report.rows_out, "cpu_s": cpu, **report.details["near"]}
+
+
+def tree_cpu() -> float:
+    """User + system CPU seconds of this process and every process under it (the JVM, Spark's Python
+    daemon and workers), including children they have already reaped (a Python worker that exited)."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 def main() -> None:
@@ -281,6 +297,8 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=30, help="MB of source for quality and signature speed")
     ap.add_argument("--stage-mb", type=float, default=60, help="MB of source for the Spark stage timing")
     ap.add_argument("--no-stage", action="store_true", help="skip the Spark stage timing")
+    ap.add_argument("--stage-only", action="store_true",
+                    help="only the stage against datasketch on the --stage-mb corpus (no quality run)")
     ap.add_argument("--profile", action="store_true",
                     help="instead of the quality run: where the near_dedup stage's time goes on the --stage-mb "
                          "corpus (bench/profile_stage.py), with datasketch on the same files")
@@ -304,6 +322,9 @@ def main() -> None:
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         if args.json:
             Path(args.json).write_text(json.dumps({"machine": machine(), **out}, indent=1, default=str))
+        return
+    if args.stage_only:
+        stage_vs_datasketch(args.stage_mb, params)
         return
     files = corpus(args.mb)
     texts = [t for _, t in files]
@@ -351,15 +372,34 @@ def main() -> None:
           f"{ok / max(1, len(dropped)):.4f}")
 
     if not args.no_stage:
-        stage_files = corpus(args.stage_mb)
-        smb = sum(len(t.encode()) for _, t in stage_files) / 1e6
-        seconds, details = stage_speed(stage_files)
-        cores = os.cpu_count()
-        print(f"near_dedup stage on Spark local[{cores}]: {smb:.1f} MB, {details['rows_in']} files in, "
-              f"{details['rows_out']} kept, {seconds:.1f}s = {gb_h(smb, seconds * cores):.1f} GB/core-hour "
-              f"(largest component {details['largest_component']}, candidate pairs "
-              f"{details['candidate_pairs']}, verified {details['verified_pairs']}); vs datasketch in-process "
-              f"on the quality corpus: {gb_h(mb, b_all):.1f} GB/core-hour")
+        stage_vs_datasketch(args.stage_mb, params)
+
+
+def stage_vs_datasketch(stage_mb: float, params: minhash.MinHashParams) -> None:
+    """The whole near_dedup stage on Spark local[cores] against datasketch's MinHash + MinHashLSH + union-find
+    in this one process, on the same files, per core-hour (the stage's wall x cores; datasketch = one core)."""
+    gb_h = lambda mbytes, s: mbytes / 1e3 / (s / 3600)  # noqa: E731
+    stage_files = corpus(stage_mb)
+    smb = sum(len(t.encode()) for _, t in stage_files) / 1e6
+    cores = os.cpu_count()
+    seconds, details = stage_speed(stage_files)
+    stage_rate, stage_cpu_rate = gb_h(smb, seconds * cores), gb_h(smb, details["cpu_s"])
+    print(f"near_dedup stage on Spark local[{cores}]: {smb:.1f} MB, {details['rows_in']} files in, "
+          f"{details['rows_out']} kept, {seconds:.1f}s wall, {details['cpu_s']:.1f} CPU s = "
+          f"{stage_rate:.1f} GB/core-hour (wall x {cores}), {stage_cpu_rate:.1f} per CPU-hour "
+          f"(largest component {details['largest_component']}, candidate pairs {details['candidate_pairs']}, "
+          f"verified {details['verified_pairs']}, components on {details.get('components_on', 'spark')})")
+    texts = [t for _, t in stage_files]
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    pairs, _, _ = datasketch_baseline(texts, params)
+    components(len(texts), sorted(pairs))
+    b_wall, b_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    base_rate = gb_h(smb, b_wall)
+    print(f"datasketch MinHash + MinHashLSH + union-find, one process, same {smb:.1f} MB: {b_wall:.1f}s = "
+          f"{base_rate:.1f} GB/core-hour ({gb_h(smb, b_cpu):.1f} per CPU-hour)")
+    print(f"ratio stage / datasketch per core-hour: {stage_rate / base_rate:.2f}x (wall-based), "
+          f"{stage_cpu_rate / gb_h(smb, b_cpu):.2f}x (CPU-based); load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -205,7 +205,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     environ = dict(os.environ)
     # Everything that can be checked before Airflow starts is checked here, so bad input fails in seconds:
-    # configuration (keys, types, language names), local sources, skipped stages, and the storage root.
+    # configuration (keys, types, language names), local sources, skipped stages, the storage root (bucket,
+    # credentials) and the Spark master.
     config = load_config(_overrides(args), environ, args.config)
     parse_specs(config.run.sources)
     try:
@@ -213,6 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ConfigError(str(e)) from None
     probe(storage_for(config, quick=True))
+    if config.run.deployment == "local":
+        embedded.check_spark_master(config.run.spark_master, environ)
     conf = _run_conf(args, {k: v for k, v in _overrides(args).items() if v},
                      parse_snapshot_date(args.date, "--date") if args.date else None)
     if args.skip:
@@ -387,6 +390,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ConfigError(str(e)) from None
     probe(storage_for(config, quick=True))
+    if config.run.deployment == "local":
+        embedded.check_spark_master(config.run.spark_master, environ)
     if config.web.warcs:  # a bad path fails here, in seconds, before Airflow starts
         warc.resolve_inputs(list(config.web.warcs), config.web.warc_base, config)
     date = parse_snapshot_date(args.date, "--date") if args.date else dt.datetime.now(dt.timezone.utc).date().isoformat()

@@ -3,7 +3,8 @@
 Sections (the mapping table `SECTIONS` below): `run`, `s3`, `github` (seedlib/sections.py), `crawl`
 (seedlib/crawl/settings.py), `dedup`, `repo_dedup`, `near_dedup` (seedlib/dedup/settings.py) and `syntax`
 (seedlib/syntax/settings.py), `quality` (seedlib/quality/settings.py), `decontam`, `commit_samples`,
-`repo_sequences`, `fim`, `export` (seedlib/samples/settings.py). Code reads values by section: `config.near_dedup.threshold`.
+`repo_sequences`, `fim`, `export` (seedlib/samples/settings.py), `web` (seedlib/web/settings.py),
+`kubernetes` (seedlib/sections.py, flat prefix `k8s_`). Code reads values by section: `config.near_dedup.threshold`.
 
 What users type is flat: key `threshold` of section `near_dedup` is `near_dedup_threshold` in a YAML file,
 as `SEED_NEAR_DEDUP_THRESHOLD`, as a run param or a flag; the `run` and `crawl` sections' keys are spelt as
@@ -32,7 +33,7 @@ import yaml
 
 from seedlib.crawl.settings import CrawlSection
 from seedlib.dedup.settings import DedupSection, NearDedupSection, RepoDedupSection
-from seedlib.sections import ConfigError, GitHubSection, RunSection, S3Section, SectionError
+from seedlib.sections import ConfigError, GitHubSection, KubernetesSection, RunSection, S3Section, SectionError
 from seedlib.quality.settings import QualitySection
 from seedlib.samples.settings import (CommitSamplesSection, DecontamSection, ExportSection, FimSection,
                                       SequencesSection)
@@ -71,6 +72,7 @@ class Config:
     fim: FimSection = field(default_factory=FimSection)
     export: ExportSection = field(default_factory=ExportSection)
     web: WebSection = field(default_factory=WebSection)
+    kubernetes: KubernetesSection = field(default_factory=KubernetesSection)
 
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready, secret-free view, nested by section (what goes into manifests and logs)."""
@@ -111,6 +113,7 @@ SECTIONS: dict[str, str] = {
     "fim": "fim_",
     "export": "export_",
     "web": "web_",
+    "kubernetes": "k8s_",
 }
 _CLASSES: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
 assert list(_CLASSES) == list(SECTIONS), "Config's sections and SECTIONS must agree"
@@ -284,7 +287,7 @@ def _check_key(key: str, origin: str) -> None:
 
 
 # SEED_* variables that are not configuration keys: where things live, and the secrets.
-NON_KEY_ENV = frozenset({"SEED_HOME", "SEED_CONFIG", "SEED_GPU_POD_TEMPLATE",  # helm's GPU pods
+NON_KEY_ENV = frozenset({"SEED_HOME", "SEED_CONFIG",
                          "SEED_TRAIN_SCORER_ON_SNAPSHOT"}  # dags/seed_train_scorer.py's schedule
                         | {n for names in SECRET_ENV.values() for n in names})
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from seedlib.config import Config, ConfigError, Secrets, config_from_dict, flat_dict, load_config
+from seedlib.embedded import check_spark_master
 from seedlib.sections import S3_REGION
 from seedlib.sources import Discovery, parse_specs
 from seedlib.sources.github import GitHubClient, Selection
@@ -212,7 +213,15 @@ def prepare_run(params: Mapping[str, Any], data_interval_start: dt.datetime | No
         skip = tuple(sorted(declared.skipped(list(options.get("skip_stages") or []))))
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    if config.run.deployment == "local" and any(s.engine == "spark" and s.name not in skip for s in declared.stages):
+        # before any stage starts: an unreachable master would otherwise hold each spark-submit for a minute
+        # or more before it fails (three registration attempts 20 s apart on standalone). (In kubernetes
+        # mode the spark-operator starts the drivers: spark_master is not used.)
+        check_spark_master(config.run.spark_master, environ)
     storage = storage_for(config)
+    # a missing bucket or refused credentials: said once here, in seconds (few attempts, short timeouts),
+    # not by the first stage after its retries
+    storage_for(config, quick=True).check()
     sources = []
     if declared.sources:
         token = github_token or Secrets.from_env(environ).github_token

@@ -123,18 +123,12 @@ def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spar
     pipeline = pipelines.get(pipeline_ref)
     stage = pipeline.stage(stage_name)
     storage = spec.storage()
-    rec = recorder(pipeline, stage, spec, storage)
-    done = rec.done()
-    if done is not None:
-        print(f"[{stage.name}] already complete in run {spec.run_id}: {summary(done)}; skipping", flush=True)
-        return done
-    if stage.name in spec.skip:
-        report = skip(pipeline, stage, spec, storage)
-        print(f"[{stage.name}] skipped in this run (--skip): its input passes through", flush=True)
+    report = settled(pipeline, stage, spec, storage)
+    if report is not None:
         return report
     if stage.engine == "python":
         code = run_in_process(spec, pipeline, stage)
-    elif stage.engine == "spark" and not spec.load_config().run.spark_submit:
+    elif stage.engine == "spark" and not spec.load_config().run.uses_spark_submit:
         code = run_in_process(spec, pipeline, stage, spark=_local_session(spec))
     elif stage.engine == "spark":
         code = _spark_submit(spec, stage, spark_conn)
@@ -142,12 +136,34 @@ def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spar
         code = run_in_process(spec, pipeline, stage)
     else:
         code = _accelerate_launch(spec, stage)
-    report = rec.done()
-    if code == EXIT_OK and report is not None:
+    return outcome(pipeline, stage, spec, storage, code == EXIT_OK, f"exited with code {code}",
+                   retry=code != EXIT_FAIL)
+
+
+def settled(pipeline: Pipeline, stage: Stage, spec: RunSpec, storage: Storage) -> StageReport | None:
+    """The stage's result without starting its engine: complete in this run already (a retried or resumed
+    run), or left out with --skip (recorded here). None: the engine must run. (seedlib/kubernetes.py
+    decides the same around its pods.)"""
+    done = recorder(pipeline, stage, spec, storage).done()
+    if done is not None:
+        print(f"[{stage.name}] already complete in run {spec.run_id}: {summary(done)}; skipping", flush=True)
+        return done
+    if stage.name in spec.skip:
+        report = skip(pipeline, stage, spec, storage)
+        print(f"[{stage.name}] skipped in this run (--skip): its input passes through", flush=True)
+        return report
+    return None
+
+
+def outcome(pipeline: Pipeline, stage: Stage, spec: RunSpec, storage: Storage, ok: bool, reason: str,
+            retry: bool = True) -> StageReport:
+    """After the engine ended (`ok`: it said it succeeded): the stage's report, or StageFailed with the
+    failure it recorded (_FAILED.json), else `reason` and `retry`."""
+    report = recorder(pipeline, stage, spec, storage).done()
+    if ok and report is not None:
         return report
     failure = _read_failure(storage, spec, stage.name)
-    raise StageFailed(stage.name, failure.get("error") or f"exited with code {code}",
-                      retry=failure.get("retry", code != EXIT_FAIL))
+    raise StageFailed(stage.name, failure.get("error") or reason, retry=failure.get("retry", retry))
 
 
 def _local_session(spec: RunSpec):
@@ -183,14 +199,22 @@ def _engine_args(spec: RunSpec, stage: Stage) -> list[str]:
 
 
 def _spark_submit(spec: RunSpec, stage: Stage, conn_id: str) -> int:
-    """spark-submit through the Airflow Spark provider's hook (its connection, its log streaming)."""
+    """spark-submit through the Airflow Spark provider's hook (its connection, its log streaming).
+
+    The master the connection names is checked first (a TCP connect, seconds): spark-submit itself would
+    wait and retry for a minute or more before failing with a JVM trace. An unreachable master is a
+    ConfigError naming it and `spark_master`: the task fails at once, without Airflow's retries (a resumed
+    run keeps the stages and parts finished before)."""
     from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+
+    from seedlib.embedded import check_spark_master
 
     hook = SparkSubmitHook(
         conn_id=conn_id, name=f"seed-{stage.name}", verbose=False,
         application_args=_engine_args(spec, stage),
         conf={"spark.ui.enabled": "false",
               "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{JOBS / 'log4j2.properties'}"})
+    check_spark_master(hook._connection["master"], os.environ, connection=conn_id)
     _RUNNING["stop"] = hook.on_kill
     try:
         hook.submit(str(JOBS / "stage.py"))

@@ -1,4 +1,4 @@
-"""What a configuration section is, and the run-wide sections (run, s3, github).
+"""What a configuration section is, and the run-wide sections (run, s3, github, kubernetes).
 
 A section is a small frozen dataclass whose fields are its keys, each declared with `key(default, help)`,
 and whose `validate()` raises `SectionError(key, message)` for a bad value. A stage declares its own
@@ -12,6 +12,8 @@ Standard library only: every stage module and the configuration import it.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from typing import Any, ClassVar
 
 # Defaults shared with the modules that use them outside a configuration.
@@ -54,6 +56,11 @@ class Section:
                 raise SectionError(name, "must be greater than 0")
 
 
+DEPLOYMENTS = ("local", "kubernetes")
+_SUBMIT = {"auto": None, "true": True, "1": True, "yes": True, "on": True,
+           "false": False, "0": False, "no": False, "off": False}
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSection(Section):
     """What to crawl, where the run lives, and how Spark runs."""
@@ -66,13 +73,19 @@ class RunSection(Section):
                                    "default: an empty snapshot would replace the date's previous one)")
     spark_master: str = key("local[*]", "Spark master for the embedded connection")
     partitions: int = key(4, "Spark partitions for per-repository work")
-    spark_submit: bool = key(True, "run each Spark stage as its own spark-submit (false: inside the task's "
-                                   "process on one local Spark session the stages share, which saves the JVM "
-                                   "start per stage on small local runs; its executors keep the environment, "
-                                   "e.g. S3 credentials, of the moment the session started)")
+    spark_submit: str = key("auto", "how Spark stages start: true = each as its own spark-submit; false = "
+                                    "inside the task's process on one Spark session the stages share (saves "
+                                    "the JVM start per stage; executors keep the environment, e.g. S3 "
+                                    "credentials, of the moment the session started); auto = false when "
+                                    "spark_master is local[...], else true")
     accelerate_launch: bool = key(True, "run each accelerate stage (training, scoring) as its own `accelerate "
                                         "launch` (false: inside the task's process, as one process, which "
                                         "saves starting torch per stage on small local runs)")
+    deployment: str = key("local", "where the DAGs' stages run, decided when the DAG files are parsed: local = "
+                                   "every stage in its Airflow task (spark-submit, accelerate launch or the "
+                                   "task's process); kubernetes = Spark stages as SparkApplications of the "
+                                   "kubeflow spark-operator and GPU stages as pods (section kubernetes, "
+                                   "docs/kubernetes.md)")
 
     def validate(self) -> None:
         s = self.storage
@@ -80,7 +93,17 @@ class RunSection(Section):
             raise SectionError("storage", f"expected file:///abs/path, an absolute path or s3://bucket/prefix, "
                                           f"got {s!r}")
         self.positive(self, "partitions")
+        if self.spark_submit.strip().lower() not in _SUBMIT:
+            raise SectionError("spark_submit", f"expected auto, true or false, got {self.spark_submit!r}")
+        if self.deployment not in DEPLOYMENTS:
+            raise SectionError("deployment", f"expected {' or '.join(DEPLOYMENTS)}, got {self.deployment!r}")
         check_languages(self.languages)
+
+    @property
+    def uses_spark_submit(self) -> bool:
+        """Whether Spark stages run as their own spark-submit (`spark_submit`, with auto resolved)."""
+        value = _SUBMIT[self.spark_submit.strip().lower()]
+        return not self.spark_master.startswith("local") if value is None else value
 
 
 def check_languages(names: tuple[str, ...]) -> None:
@@ -122,3 +145,98 @@ class GitHubSection(Section):
     min_forks: int = key(0, "... and this many forks")
     include_forks: bool = key(False, "keep repositories that are forks")
     include_archived: bool = key(False, "keep archived repositories")
+
+
+_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+_TOLERATION_KEYS = {"key", "operator", "value", "effect", "tolerationSeconds"}
+_TAINT_EFFECTS = ("", "NoSchedule", "PreferNoSchedule", "NoExecute")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+@dataclasses.dataclass(frozen=True)
+class KubernetesSection(Section):
+    """Kubernetes mode (`deployment: kubernetes`): what the SparkApplications and GPU pods the DAG tasks
+    create are made of. Only names of ConfigMaps and Secrets are configured here, never their values."""
+
+    namespace: str = key("default", "namespace of the SparkApplications and GPU pods")
+    image: str = key("", "the project image (Dockerfile) of Spark drivers/executors and GPU pods; required "
+                         "with deployment=kubernetes")
+    image_pull_policy: str = key("IfNotPresent", "imagePullPolicy: Always, IfNotPresent or Never")
+    service_account: str = key("", "ServiceAccount of Spark drivers (they create their executors) and GPU "
+                                   "pods (empty = the namespace's default)")
+    env_configmap: str = key("", "ConfigMap whose SEED_* variables every driver, executor and GPU pod gets "
+                                 "(envFrom; empty = none)")
+    env_secret: str = key("", "Secret with the credentials (AWS_*, SEED_GITHUB_TOKEN, ...) every driver, "
+                              "executor and GPU pod gets (envFrom, by name; empty = none)")
+    executors: int = key(2, "executor instances of each SparkApplication (their cores and memory come from "
+                            "the stage's declared resources)")
+    gpu_pool: str = key("gpu", "the Airflow pool GPU stages take a slot of (its slots: how many GPU tasks run "
+                               "at once)")
+    gpu_image: str = key("", "image of GPU pods (e.g. a CUDA build); empty = the pod template's, else image")
+    gpu_node_selector: str = key("{}", "JSON object of node labels GPU pods must match, e.g. "
+                                       "{\"nvidia.com/gpu.present\": \"true\"}")
+    gpu_tolerations: str = key("[]", "JSON list of tolerations of GPU pods, e.g. [{\"key\": \"nvidia.com/gpu\", "
+                                     "\"operator\": \"Exists\", \"effect\": \"NoSchedule\"}]")
+    gpu_pod_template: str = key("", "pod template file (YAML) GPU pods start from, main container `base`; "
+                                    "the stage's command, resources and the keys above take precedence")
+    gpu_check: bool = key(True, "before creating a GPU pod, fail unless some schedulable node matching the "
+                                "node selector has enough allocatable nvidia.com/gpu (false: clusters whose "
+                                "autoscaler adds GPU nodes on demand)")
+    startup_timeout_s: int = key(600, "seconds a SparkApplication's driver or a GPU pod may take to start "
+                                      "(Pending, pulling) before the task fails")
+
+    def validate(self) -> None:
+        if not _DNS_LABEL.match(self.namespace):
+            raise SectionError("namespace", f"expected a DNS-1123 label (lower case, digits, '-'), "
+                                            f"got {self.namespace!r}")
+        if self.image_pull_policy not in _PULL_POLICIES:
+            raise SectionError("image_pull_policy", f"expected one of {', '.join(_PULL_POLICIES)}, "
+                                                    f"got {self.image_pull_policy!r}")
+        for name in ("service_account", "env_configmap", "env_secret"):
+            value = getattr(self, name)
+            if value and not _DNS_NAME.match(value):
+                raise SectionError(name, f"expected a Kubernetes object name (lower case, digits, '-', '.'), "
+                                         f"got {value!r}")
+        self.positive(self, "executors", "startup_timeout_s")
+        if not self.gpu_pool.strip():
+            raise SectionError("gpu_pool", "must name an Airflow pool")
+        _ = self.node_selector, self.tolerations  # parsed now: a bad value fails when the configuration loads
+
+    @property
+    def node_selector(self) -> dict[str, str]:
+        """gpu_node_selector as a mapping of label -> value."""
+        value = _json("gpu_node_selector", self.gpu_node_selector, "a JSON object", {})
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in value.items()):
+            raise SectionError("gpu_node_selector", f"expected a JSON object of string labels to string values "
+                                                    f"(quote numbers and booleans), got {self.gpu_node_selector!r}")
+        return value
+
+    @property
+    def tolerations(self) -> list[dict[str, Any]]:
+        """gpu_tolerations as a list of toleration objects (Kubernetes' field names)."""
+        value = _json("gpu_tolerations", self.gpu_tolerations, "a JSON list", [])
+        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+            raise SectionError("gpu_tolerations", f"expected a JSON list of objects, got {self.gpu_tolerations!r}")
+        for t in value:
+            unknown = set(t) - _TOLERATION_KEYS
+            if unknown:
+                raise SectionError("gpu_tolerations", f"unknown toleration field {sorted(unknown)[0]!r} "
+                                                      f"(known: {', '.join(sorted(_TOLERATION_KEYS))})")
+            if t.get("operator", "Equal") not in ("Equal", "Exists"):
+                raise SectionError("gpu_tolerations", f"operator must be Equal or Exists, got {t['operator']!r}")
+            if t.get("effect", "") not in _TAINT_EFFECTS:
+                raise SectionError("gpu_tolerations", f"effect must be one of NoSchedule, PreferNoSchedule, "
+                                                      f"NoExecute (or absent), got {t['effect']!r}")
+            if not isinstance(t.get("tolerationSeconds", 0), int):
+                raise SectionError("gpu_tolerations", "tolerationSeconds must be an integer")
+        return value
+
+
+def _json(name: str, text: str, expected: str, empty: Any) -> Any:
+    """A key's JSON value (`empty` for an empty string), or a SectionError naming the key."""
+    try:
+        return json.loads(text) if text.strip() else empty
+    except json.JSONDecodeError as e:
+        raise SectionError(name, f"expected {expected}, not valid JSON ({e.msg} at column {e.colno})") from None

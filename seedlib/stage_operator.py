@@ -2,10 +2,14 @@
 
 Import-light (airflow.sdk only at module level) so DAG files may import it at parse time. `execute` runs
 the stage through seedlib.runner.launch; `on_kill` (a task killed from the UI, a timeout, SIGTERM)
-stops the engine processes the stage started instead of leaving them running.
+stops the engine processes the stage started instead of leaving them running. In kubernetes mode
+(`deployment: kubernetes`) `pipeline_tasks` makes Spark and GPU stages tasks of seedlib/kubernetes.py
+instead, which run the same stage code in pods.
 """
 
 from __future__ import annotations
+
+import os
 
 from airflow.sdk import BaseOperator
 
@@ -72,7 +76,9 @@ def run_params(date_help: str, params: dict, skip_stages=None) -> dict:
 
 
 def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local", trigger=None) -> None:
-    """Inside a DAG context: prepare -> one StageOperator per declared stage -> publish, chained.
+    """Inside a DAG context: prepare -> one task per declared stage -> publish, chained. A stage task is a
+    StageOperator, or in kubernetes mode (`kubernetes_config`) a SparkApplication or GPU pod task for
+    Spark and GPU stages (seedlib/kubernetes.py).
 
     prepare resolves (or resumes) the run and returns its reference; publish checks and publishes it and
     emits `outlet` (an Asset). `pipeline` is a seedlib.pipelines.Pipeline. `trigger`: the Asset the DAG is
@@ -97,9 +103,36 @@ def pipeline_tasks(pipeline, outlet, spark_conn: str = "spark_local", trigger=No
         return publish_task(pipeline.name, ref, outlet_events[outlet])
 
     ref = prepare()
-    stages = [StageOperator(pipeline=pipeline.name, stage=s.name, ref=ref, spark_conn=spark_conn, doc=s.doc)
-              for s in pipeline.stages]
+    config = kubernetes_config(os.environ)
+    stages = []
+    for s in pipeline.stages:
+        task = None
+        if config is not None:
+            from seedlib.kubernetes import stage_task
+
+            task = stage_task(pipeline, s, config, doc=s.doc)
+        stages.append(task or StageOperator(pipeline=pipeline.name, stage=s.name, ref=ref, spark_conn=spark_conn,
+                                            doc=s.doc))
     chain(ref, *stages, publish(ref))
+
+
+def kubernetes_config(environ):
+    """The configuration when the DAGs are parsed for kubernetes mode (`deployment: kubernetes`), else None.
+
+    The mode is decided once, when the DAG file is parsed, from the configuration in the environment
+    (SEED_DEPLOYMENT, or the SEED_CONFIG file). Without either it is the default, local, and nothing is
+    loaded: DAG files parse without importing the configuration (tests/test_dag.py)."""
+    if "SEED_DEPLOYMENT" not in environ and not environ.get("SEED_CONFIG"):
+        return None
+    from seedlib.config import load_config
+
+    config = load_config(environ=environ)
+    if config.run.deployment != "kubernetes":
+        return None
+    from seedlib.kubernetes import check_deployment
+
+    check_deployment(config)
+    return config
 
 
 def triggered_date(events, asset) -> str | None:

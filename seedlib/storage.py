@@ -118,6 +118,7 @@ def probe(storage: "Storage") -> None:
     key = f"{folder}/probe"
     data = b"seed storage probe\n"
     try:
+        storage.check()
         storage.write_bytes(key, data)
         try:
             if storage.read_bytes(key) != data:
@@ -144,6 +145,12 @@ class Storage(abc.ABC):
     def describe(self) -> str:
         """The root, and for S3 the endpoint it is reached through (for error messages)."""
         return self.root
+
+    def check(self) -> None:
+        """A cheap, read-only check that the root can be used, raising StorageError (retry False for what
+        trying again cannot mend) that says what is missing: for S3 that the bucket exists and that the
+        credentials are accepted. A run's prepare step calls it before any stage starts; `probe` also
+        writes. A local root needs nothing here (its folder is created on the first write)."""
 
     def read_json(self, key: str) -> Any:
         data = self.read_bytes(key)
@@ -377,7 +384,7 @@ class S3Storage(Storage):
         self._arrow_fs: pafs.S3FileSystem | None = None
 
     def describe(self) -> str:
-        return f"{self.root} (endpoint {self.settings.endpoint_url or self.client.meta.endpoint_url})"
+        return f"{self.root} (endpoint {self._endpoint()})"
 
     def _object(self, key: str) -> str:
         key = self._key(key)
@@ -404,12 +411,11 @@ class S3Storage(Storage):
             if conflict and code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404"):
                 raise PublishConflict(f"{conflict} ({code})") from e
             if code == "NoSuchBucket":
-                raise StorageError(f"{op} {uri} failed: bucket {self.bucket} does not exist", retry=False) from e
+                raise StorageError(f"{op} {uri} failed: {self._no_bucket()}", retry=False) from e
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise ObjectNotFound(f"{op} {uri}: not found") from e
-            if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"):
-                raise StorageError(f"{op} {uri} failed: access denied ({code}): check the credentials",
-                                   retry=False) from e
+            if code in _REFUSED:
+                raise StorageError(f"{op} {uri} failed: {self._refused(code)}", retry=False) from e
             raise StorageError(f"{op} {uri} failed: {code} (HTTP {status})") from e
         except BotoCoreError as e:  # connection errors, timeouts, missing credentials
             from botocore.exceptions import NoCredentialsError, PartialCredentialsError
@@ -417,12 +423,32 @@ class S3Storage(Storage):
             permanent = isinstance(e, (NoCredentialsError, PartialCredentialsError))
             raise StorageError(f"{op} {uri} failed: {self._explain(e)}", retry=not permanent) from e
 
+    def check(self) -> None:
+        """One LIST of at most one key under the prefix: S3 answers it with NoSuchBucket for a missing
+        bucket and with the credential error codes (InvalidAccessKeyId, SignatureDoesNotMatch,
+        AccessDenied) in the body, where a HEAD of the bucket only says 403 or 404."""
+        with self._errors("check", self.root):
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._list_prefix(""), MaxKeys=1)
+
+    def _endpoint(self) -> str:
+        return self.settings.endpoint_url or self.client.meta.endpoint_url
+
+    def _no_bucket(self) -> str:
+        return f"bucket {self.bucket} does not exist at {self._endpoint()}"
+
+    def _refused(self, code: str) -> str:
+        what = {"InvalidAccessKeyId": "the access key id is unknown there",
+                "SignatureDoesNotMatch": "the secret key does not match the access key id",
+                "AccessDenied": "these credentials are not allowed this operation on it"}.get(code, "access denied")
+        return (f"S3 refused the credentials for bucket {self.bucket} ({code}) at {self._endpoint()}: {what}; "
+                "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance role")
+
     def _explain(self, e: Exception) -> str:
         """A botocore failure in words a user can act on (never credentials)."""
         from botocore.exceptions import (ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
                                          PartialCredentialsError, ReadTimeoutError)
 
-        endpoint = self.settings.endpoint_url or self.client.meta.endpoint_url
+        endpoint = self._endpoint()
         if isinstance(e, NoCredentialsError):
             return ("no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
                     "or use an instance role)")
@@ -522,6 +548,10 @@ class S3Storage(Storage):
         conflict = f"put_if_version {uri}: lost the compare-and-swap, the object is not at version {expected!r}"
         with self._errors("put_if_version", uri, conflict=conflict):
             self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=data, **condition)
+
+
+# S3's answers to credentials it does not accept (a HEAD has no body: only its status, "403").
+_REFUSED = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "403")
 
 
 def _client_error(e: Any) -> tuple[str, Any]:

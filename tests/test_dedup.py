@@ -207,6 +207,16 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
     assert near["largest_component"] == 3 and near["components"] == 2 and near["without_shingles"] == 1
     assert near["verified_pairs"] >= 3 and (near["bands"], near["rows"]) == (25, 10)
 
+    # Components as distributed star rounds (near_dedup_driver_edges=0) give the same bytes as on the driver.
+    assert near["components_on"] == "driver" and near["rounds"] == 0
+    rounds = make_run(tmp_path, "rounds", near_dedup_driver_edges=0)
+    write_crawl(rounds, files, repos, partitions=3, rows_per_part=3)
+    report, _, _ = run_body(spark, rounds, "near_dedup")
+    storage = rounds.storage()
+    assert [(k.rsplit("/", 2)[-2:], storage.read_bytes(k)) for name in ("files", "dropped")
+            for k in report.datasets[name]["paths"]] == outputs[0]
+    assert report.details["near"]["components_on"] == "spark" and report.details["near"]["rounds"] >= 1
+
     # Buckets above near_dedup_max_bucket become stars around their best member: same decisions here.
     star = make_run(tmp_path, "star", near_dedup_max_bucket=2)
     write_crawl(star, files, repos, partitions=3, rows_per_part=3)
@@ -366,3 +376,16 @@ def test_published_snapshots_are_the_dedup_index_of_later_ones(spark, tmp_path):
     alone = make_run(tmp_path, "d4", snapshot="2026-02-04", dedup_against_published=False)
     _, _, kept4, dropped4, _ = dedup_and_publish(spark, alone, day2_files, repos)
     assert kept4.num_rows == 5 and list(dropped4.values()) == [("near_duplicate", files[2]["sha256"])]
+
+
+def test_driver_components_equal_the_distributed_rounds(spark):
+    from seedlib.dedup.components import connected_components, driver_components
+
+    rng = random.Random(7)
+    for n_nodes, n_edges in ((5, 3), (200, 150), (2000, 2500)):
+        pairs = [(rng.randrange(n_nodes), rng.randrange(n_nodes)) for _ in range(n_edges)]
+        edges = spark.createDataFrame(pairs, "src long, dst long")
+        spark_rows, _ = connected_components(edges)
+        expected = sorted(tuple(r) for r in spark_rows.collect())
+        assert sorted(tuple(r) for r in driver_components(edges).collect()) == expected
+        assert all(root <= node for node, root in expected)

@@ -1,4 +1,4 @@
-"""The real seed_snapshot DAG run end to end with dag.test(): Airflow on SQLite, spark-submit local[2].
+"""The real seed_snapshot DAG run end to end with dag.test(): Airflow on SQLite, Spark local[2] (in-process).
 
 Slow (each run starts Spark): a handful of runs share the embedded Airflow DB of this test session.
 """
@@ -67,7 +67,9 @@ def published(storage, name):
 
 def test_end_to_end_on_local_repositories(airflow_db, sources, tmp_path, monkeypatch, capfd, seed_home, shared_scorer):
     monkeypatch.setenv("SEED_GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("SEED_ACCELERATE_LAUNCH", "false")  # spark-submit here; `accelerate launch` in the rerun test
+    # Spark stages on one in-process session (spark_submit auto on local[2], what `seed run` does; spark-submit
+    # is tested in test_stage_model); `accelerate launch` in the rerun test.
+    monkeypatch.setenv("SEED_ACCELERATE_LAUNCH", "false")
     monkeypatch.setenv("SEED_COMMIT_MIN_COMMITS", "1")  # these small repositories qualify for commits
     monkeypatch.setenv("SEED_COMMIT_MIN_DAYS", "0")
     storage_uri = (tmp_path / "data").as_uri()

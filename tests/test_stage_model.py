@@ -106,6 +106,7 @@ def stage_files(spec: RunSpec, stage: str) -> dict[str, bytes]:
 @pytest.fixture
 def toy_env(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # spark-submit and accelerate processes import tests.pipelines
+    monkeypatch.setenv("SEED_SPARK_SUBMIT", "true")  # local[...] would run Spark stages in-process (auto)
 
 
 @pytest.mark.slow

@@ -4,8 +4,11 @@ Signatures are exactly datasketch 2.x's `affine32` MinHash: the permutations com
 `datasketch.MinHash(num_perm, seed, scheme="affine32").permutations` (created once per process), each
 32-bit shingle hash is pre-mixed with MurmurHash3's finaliser and mapped by `a*h + b mod 2**32`, and the
 signature is the per-permutation minimum; `MinHash(..., hashfunc=identity).update_batch(shingle_hashes)`
-gives the same hash values (a test checks it). What differs is how: tokens, shingles and minima are
-computed with numpy over all documents of a batch at once, never with a per-shingle Python loop.
+gives the same hash values (a test checks it). What differs is how: `reference_signatures` computes
+tokens, shingles and minima with pyarrow + numpy over all documents of a batch at once, and
+`text_signatures` runs the same arithmetic as one compiled pass per document (seedlib/dedup/native.py,
+numba), bit-identical to the reference (tests/test_minhash_native.py), which stays the definition and
+takes the documents the kernel leaves out.
 
 Shingles: lower-cased text split into word tokens (`\\w+`), then `k` consecutive tokens (default 5);
 a document with fewer than `k` tokens is one shingle; a document with no token has no signature (it is
@@ -165,18 +168,57 @@ def signatures_from_hashes(doc: np.ndarray, hashes: np.ndarray, n_docs: int, num
     return out
 
 
-def text_signatures(texts: pa.Array, params: MinHashParams) -> tuple[np.ndarray, np.ndarray]:
-    """Signatures of texts, and a mask of the texts that have at least one shingle."""
+def reference_signatures(texts: pa.Array, params: MinHashParams) -> tuple[np.ndarray, np.ndarray]:
+    """text_signatures with pyarrow + numpy only: the definition the compiled kernel must match, and the
+    path for the documents it leaves out (not strictly valid UTF-8; non-ASCII ones too where
+    native.unicode_rule_holds() fails for the running pyarrow)."""
     doc, h = shingle_hashes(texts, params.shingle)
     has = np.zeros(len(texts), bool)
     has[doc] = True
     return signatures_from_hashes(doc, h, len(texts), params.num_perm, params.seed), has
 
 
+def text_signatures(texts: pa.Array, params: MinHashParams) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures of texts, and a mask of the texts that have at least one shingle.
+
+    Computed by the compiled kernel (seedlib/dedup/native.py; ~10x faster on real code, bench/signatures.py),
+    bit-identical to reference_signatures; the documents it flags are computed by reference_signatures and
+    merged in place."""
+    if params.shingle < 1 or params.shingle > len(_SHINGLE_MUL):
+        raise ValueError(f"near_dedup_shingle: expected 1..{len(_SHINGLE_MUL)} words, got {params.shingle}")
+    from seedlib.dedup import native  # numba: imported on first use, not by every importer of this module
+
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    texts = texts.cast(pa.large_string())
+    a, b = permutations(params.num_perm, params.seed)
+    sigs, has, fallback = native.text_signatures(texts, params.num_perm, params.shingle, a, b, _SHINGLE_MUL)
+    if fallback.any():
+        rows = np.flatnonzero(fallback)
+        sigs[rows], has[rows] = reference_signatures(texts.take(pa.array(rows)), params)
+    return sigs, has
+
+
 def signature_column(texts: pa.Array, params: MinHashParams) -> pa.Array:
     """Signatures of texts as an Arrow binary column, null for texts without a shingle."""
     sigs, has = text_signatures(texts, params)
-    return pa.array([s if h else None for s, h in zip(sig_to_binary(sigs).to_pylist(), has)], pa.binary())
+    return _binary_where(sigs, has)
+
+
+def _binary_where(sigs: np.ndarray, has: np.ndarray) -> pa.Array:
+    """Rows of sigs as little-endian binary values where `has`, nulls elsewhere, built from buffers
+    (a Python object per row cost about as much as the signatures themselves)."""
+    width = sigs.shape[1] * 4
+    offsets = np.zeros(len(sigs) + 1, np.int64)
+    np.cumsum(has.astype(np.int64) * width, out=offsets[1:])
+    if offsets[-1] > np.iinfo(np.int32).max:
+        raise ValueError(f"signature_column: {len(sigs)} signatures of {width} bytes exceed a binary "
+                         "column's 2 GiB; pass smaller batches")
+    offsets = offsets.astype(np.int32)
+    data = np.ascontiguousarray(sigs[has].astype("<u4")).tobytes()
+    validity = None if has.all() else pa.py_buffer(np.packbits(has, bitorder="little").tobytes())
+    return pa.Array.from_buffers(pa.binary(), len(sigs), [validity, pa.py_buffer(offsets.tobytes()),
+                                                          pa.py_buffer(data)], null_count=int((~has).sum()))
 
 
 def hex_values(hexes: list[str] | pa.Array) -> np.ndarray:

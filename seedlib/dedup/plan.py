@@ -208,7 +208,8 @@ def repo_duplicates(files: DataFrame, config) -> tuple[DataFrame, dict]:
                   .select("repo", "rkey", "hs"))
     ranked = with_rank(candidates, "rkey").localCheckpoint()
     sigs = ranked.select("rank", "hs").mapInArrow(partial(_set_sigs, params.num_perm), "rank long, sig binary")
-    losers, near = near_clusters(sigs, params, config.near_dedup.max_bucket, config.near_dedup.max_component)
+    losers, near = near_clusters(sigs, params, config.near_dedup.max_bucket, config.near_dedup.max_component,
+                                 config.near_dedup.driver_edges)
     names = ranked.select("rank", "repo")
     near_df = (losers.join(names, "rank")
                .join(names.select(F.col("rank").alias("root"), F.col("repo").alias("kept_repo")), "root")
@@ -274,7 +275,9 @@ def near_body(ctx):
                                    threshold=config.near_dedup.threshold)
     meta = repo_meta(ctx)
     settings = {"num_perm": params.num_perm, "shingle": params.shingle, "threshold": params.threshold}
-    files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), "near", settings)
+    # Materialised once: the read (Parquet, shingles, signatures, whitespace hashes) is most of the stage's
+    # work, and the rank's sort sampling, the sort, its join and apply_decisions would each recompute it.
+    files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), "near", settings).localCheckpoint()
     # One rank over this run's files ("1" + keeper key) and everything published before ("0" + snapshot +
     # file): a published file always outranks a new one, so it stays the representative.
     nodes = files.select("part", "repo", "path", "sha256", F.concat(F.lit("1"), "key").alias("key"), "sig")
@@ -284,7 +287,8 @@ def near_body(ctx):
                                              F.lit(None).cast("string").alias("path"), "sha256", "key", "sig"))
     ranked = with_rank(nodes, "key").localCheckpoint()
     losers, details = near_clusters(ranked.where(F.col("sig").isNotNull()).select("rank", "sig"), params,
-                                    config.near_dedup.max_bucket, config.near_dedup.max_component)
+                                    config.near_dedup.max_bucket, config.near_dedup.max_component,
+                                    config.near_dedup.driver_edges)
     details["without_shingles"] = ranked.where(F.col("sig").isNull() & (F.col("part") >= 0)).count()
     info = ranked.where(F.col("part") >= 0).select("rank", "part", "repo", "path")
     roots = ranked.select(F.col("rank").alias("root"), F.col("part").alias("root_part"),

@@ -70,6 +70,9 @@ class NearDedupSection(Section):
     max_bucket: int = key(100, "LSH buckets with more members link each member to the best one only (never "
                                "gathered into one task)")
     max_component: int = key(10_000, "in larger components only files similar to the keeper itself are dropped")
+    driver_edges: int = key(5_000_000, "up to this many verified pairs, connected components are computed on "
+                                       "the Spark driver (scipy, 16 bytes a pair; same result) instead of as "
+                                       "rounds of Spark jobs; 0 = always on Spark")
 
     def validate(self) -> None:
         if not 1 <= self.shingle <= 8:

@@ -204,10 +204,11 @@ def near_body(ctx):
         return apply_decisions(ctx, items, spark.createDataFrame([], DECISION_SCHEMA)), rows_in, {}
     params = near_params(config)
     settings = {"num_perm": params.num_perm, "shingle": params.shingle, "threshold": params.threshold}
-    pages = read_pages(spark, ctx.spec, items, "near", settings)
+    pages = read_pages(spark, ctx.spec, items, "near", settings).localCheckpoint()  # read once (files' note)
     ranked = with_rank(pages, "key").localCheckpoint()
     losers, details = near_clusters(ranked.where(F.col("sig").isNotNull()).select("rank", "sig"), params,
-                                    config.near_dedup.max_bucket, config.near_dedup.max_component)
+                                    config.near_dedup.max_bucket, config.near_dedup.max_component,
+                                    config.near_dedup.driver_edges)
     details["without_shingles"] = ranked.where(F.col("sig").isNull()).count()
     info = ranked.select("rank", "part", "url", "record_id")
     roots = ranked.select(F.col("rank").alias("root"), F.col("url").alias("duplicate_of"))

@@ -33,12 +33,35 @@
 {{- end }}
 {{- end }}
 
-{{- define "seed.sparkServiceAccountName" -}}
-{{- if .Values.serviceAccount.create }}
-{{- printf "%s-spark" (include "seed.fullname" .) }}
+{{/* The pods that run stages (Spark drivers/executors, GPU jobs): SEED_K8S_SERVICE_ACCOUNT. */}}
+{{- define "seed.jobsServiceAccountName" -}}
+{{- if .Values.serviceAccount.jobsName }}
+{{- .Values.serviceAccount.jobsName }}
+{{- else if .Values.serviceAccount.create }}
+{{- printf "%s-jobs" (include "seed.fullname" .) }}
 {{- else }}
 {{- include "seed.serviceAccountName" . }}
 {{- end }}
+{{- end }}
+
+{{/* Modes: each renders "true" or nothing, for `if`. ----------------------- */}}
+
+{{/* seed.deployment=kubernetes: SparkApplications and GPU pods. */}}
+{{- define "seed.onKubernetes" -}}
+{{- if eq .Values.seed.deployment "kubernetes" }}true{{ end }}
+{{- end }}
+
+{{- define "seed.kubernetesExecutor" -}}
+{{- if eq .Values.airflow.executor "KubernetesExecutor" }}true{{ end }}
+{{- end }}
+
+{{/* Airflow's pods talk to the Kubernetes API: they submit SparkApplications/GPU pods or worker pods. */}}
+{{- define "seed.airflowUsesKubeApi" -}}
+{{- if or (include "seed.onKubernetes" .) (include "seed.kubernetesExecutor" .) }}true{{ end }}
+{{- end }}
+
+{{- define "seed.gpuImage" -}}
+{{- printf "%s:%s" (default .Values.image.repository .Values.gpu.image.repository) (default (default .Chart.AppVersion .Values.image.tag) .Values.gpu.image.tag) }}
 {{- end }}
 
 {{/* Labels: pass (dict "ctx" $ "component" "scheduler") -------------------- */}}
@@ -79,38 +102,37 @@ app.kubernetes.io/part-of: {{ include "seed.name" .ctx }}
 
 {{/* Spark ------------------------------------------------------------------ */}}
 
+{{/*
+seed.deployment=local: spark-submit in client mode from the task's pod. A k8s:// master is refused:
+on this cluster the spark-operator runs the drivers (seed.deployment=kubernetes).
+*/}}
 {{- define "seed.sparkMaster" -}}
 {{- $m := .Values.spark.master | default "" }}
-{{- if eq $m "" }}k8s://https://kubernetes.default.svc:443
-{{- else if eq $m "local" }}local[*]
+{{- if hasPrefix "k8s://" $m }}
+{{- fail (printf "spark.master %s: Spark on Kubernetes runs through the spark-operator, set seed.deployment=kubernetes instead" $m) }}
+{{- else if or (eq $m "") (eq $m "local") }}local[*]
 {{- else }}{{ $m }}
 {{- end }}
 {{- end }}
 
-{{- define "seed.sparkOnK8s" -}}
-{{- if hasPrefix "k8s://" (include "seed.sparkMaster" .) }}true{{ end }}
-{{- end }}
-
-{{- define "seed.sparkDeployMode" -}}
-{{- if .Values.spark.deployMode }}{{ .Values.spark.deployMode }}
-{{- else if include "seed.sparkOnK8s" . }}cluster
-{{- else }}client
-{{- end }}
-{{- end }}
-
-{{- define "seed.sparkImage" -}}
-{{- default (include "seed.image" .) .Values.spark.image }}
-{{- end }}
-
 {{/* The Airflow connection spark_local, as AIRFLOW_CONN_SPARK_LOCAL JSON (no secrets in it). */}}
 {{- define "seed.sparkConnection" -}}
-{{- $extra := dict "deploy-mode" (include "seed.sparkDeployMode" .) }}
-{{- if include "seed.sparkOnK8s" . }}
-{{- $_ := set $extra "namespace" .Release.Namespace }}
-{{- $_ := set $extra "image" (include "seed.sparkImage" .) }}
-{{- $_ := set $extra "serviceAccount" (include "seed.sparkServiceAccountName" .) }}
+{{- dict "conn_type" "spark" "host" (include "seed.sparkMaster" .) "extra" (dict "deploy-mode" "client") | toJson }}
 {{- end }}
-{{- dict "conn_type" "spark" "host" (include "seed.sparkMaster" .) "extra" $extra | toJson }}
+
+{{/* kubernetes_default for SparkKubernetesOperator/KubernetesPodOperator: the in-cluster API. */}}
+{{- define "seed.kubernetesConnection" -}}
+{{- dict "conn_type" "kubernetes" "extra" (dict "in_cluster" true "namespace" .Release.Namespace) | toJson }}
+{{- end }}
+
+{{/* The remote-logging connection: endpoint only, credentials from boto3's chain (Secret or IRSA). */}}
+{{- define "seed.logsConnection" -}}
+{{- $extra := dict }}
+{{- with .Values.seed.s3EndpointUrl }}
+{{- $_ := set $extra "endpoint_url" . }}
+{{- $_ := set $extra "config_kwargs" (dict "s3" (dict "addressing_style" "path")) }}
+{{- end }}
+{{- dict "conn_type" "aws" "extra" $extra | toJson }}
 {{- end }}
 
 {{/* envFrom shared by Airflow containers and Spark/GPU pods: SEED_* and the credentials Secret. */}}
@@ -168,12 +190,43 @@ app.kubernetes.io/part-of: {{ include "seed.name" .ctx }}
     secretKeyRef:
       name: {{ include "seed.airflowSecretName" . }}
       key: api-secret-key
+{{- if include "seed.onKubernetes" . }}
+- name: AIRFLOW_CONN_KUBERNETES_DEFAULT
+  value: {{ include "seed.kubernetesConnection" . | quote }}
+{{- else }}
 - name: AIRFLOW_CONN_SPARK_LOCAL
   value: {{ include "seed.sparkConnection" . | quote }}
 - name: SPARK_CONF_DIR
   value: /opt/seed/spark-conf
-- name: SEED_GPU_POD_TEMPLATE
-  value: /opt/seed/k8s/gpu-pod-template.yaml
+{{- end }}
+{{- if include "seed.kubernetesExecutor" . }}
+- name: AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE
+  value: {{ .Release.Namespace | quote }}
+- name: AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE
+  value: /opt/seed/worker/pod-template.yaml
+- name: AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_REPOSITORY
+  value: {{ .Values.image.repository | quote }}
+- name: AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_TAG
+  value: {{ default .Chart.AppVersion .Values.image.tag | quote }}
+- name: AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS
+  value: {{ ternary "True" "False" .Values.workers.deleteWorkerPods | quote }}
+{{- end }}
+{{- with .Values.logs.remote }}
+{{- if .enabled }}
+- name: AIRFLOW__LOGGING__REMOTE_LOGGING
+  value: "True"
+- name: AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER
+  value: {{ required "logs.remote.enabled needs logs.remote.baseFolder (s3://bucket/prefix)" .baseFolder | quote }}
+- name: AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID
+  value: {{ .connectionId | quote }}
+- name: AIRFLOW__LOGGING__ENCRYPT_S3_LOGS
+  value: {{ ternary "True" "False" .encrypt | quote }}
+{{- if .createConnection }}
+- name: {{ printf "AIRFLOW_CONN_%s" (.connectionId | upper) }}
+  value: {{ include "seed.logsConnection" $ | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with .Values.airflow.extraEnv }}
 {{ include "seed.stringEnv" . }}
 {{- end }}
@@ -198,33 +251,51 @@ app.kubernetes.io/part-of: {{ include "seed.name" .ctx }}
 {{- end }}
 
 {{/* Volumes and mounts of every Airflow component. */}}
+{{/* Volumes and mounts of every Airflow component and worker pod: what the mode needs. */}}
 {{- define "seed.airflowVolumes" -}}
 - name: logs
   emptyDir: {}
-- name: spark-conf
-  configMap:
-    name: {{ include "seed.fullname" . }}-spark
+{{- if include "seed.onKubernetes" . }}
 - name: gpu-pod-template
   configMap:
     name: {{ include "seed.fullname" . }}-gpu
+{{- else }}
+- name: spark-conf
+  configMap:
+    name: {{ include "seed.fullname" . }}-spark
+{{- end }}
+{{- if include "seed.kubernetesExecutor" . }}
+- name: worker-pod-template
+  configMap:
+    name: {{ include "seed.fullname" . }}-worker-pod
+{{- end }}
 {{- end }}
 
 {{- define "seed.airflowVolumeMounts" -}}
 - name: logs
   mountPath: {{ printf "%s/logs" .Values.airflow.home }}
-- name: spark-conf
-  mountPath: /opt/seed/spark-conf
-  readOnly: true
+{{- if include "seed.onKubernetes" . }}
 - name: gpu-pod-template
   mountPath: /opt/seed/k8s
   readOnly: true
+{{- else }}
+- name: spark-conf
+  mountPath: /opt/seed/spark-conf
+  readOnly: true
+{{- end }}
+{{- if include "seed.kubernetesExecutor" . }}
+- name: worker-pod-template
+  mountPath: /opt/seed/worker
+  readOnly: true
+{{- end }}
 {{- end }}
 
-{{/* Restart pods when their non-secret configuration changes. */}}
+{{/* Restart pods when their non-secret configuration changes (a template not rendered hashes ""). */}}
 {{- define "seed.configChecksums" -}}
 checksum/seed-config: {{ include (print .Template.BasePath "/configmap-seed.yaml") . | sha256sum }}
 checksum/spark-config: {{ include (print .Template.BasePath "/configmap-spark.yaml") . | sha256sum }}
 checksum/gpu-config: {{ include (print .Template.BasePath "/configmap-gpu.yaml") . | sha256sum }}
+checksum/worker-pod: {{ include (print .Template.BasePath "/configmap-worker-pod.yaml") . | sha256sum }}
 {{- end }}
 
 {{/* Waits until `airflow db migrate` has run (the hook Job may run after the pods start). */}}
