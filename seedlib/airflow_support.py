@@ -67,14 +67,15 @@ def prepare_task(pipeline: str, params, data_interval_start, run_id: str) -> str
     return spec.ref()
 
 
-def stage_task(pipeline: str, stage: str, ref: str, spark_conn: str) -> dict:
-    """One stage from its task: a failure that a retry cannot mend fails the task without retries."""
+def stage_task(pipeline: str, stage: str, ref: str, spark_conn: str = "spark_local", engine=None) -> dict:
+    """One stage from its task: a failure that a retry cannot mend fails the task without retries.
+    `engine`: see seedlib.runner.launch (kubernetes mode's pods)."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
     from seedlib.runner import StageFailed, launch, summary
 
     try:
-        report = launch(pipeline, stage, ref, spark_conn=spark_conn)
+        report = launch(pipeline, stage, ref, spark_conn=spark_conn, engine=engine)
     except StageFailed as e:
         raise (AirflowException if e.retry else AirflowFailException)(e.message) from None
     except (ConfigError, StageError) as e:

@@ -9,8 +9,8 @@
 
 The code inside the pods is exactly the local one: the driver runs spark_jobs/stage.py and the GPU pod
 `python -m seedlib.runner`, both `seedlib.runner.main` with `--pipeline P --stage S --run REF`, REF being
-the prepare task's XCom. What `runner.launch` decides around the engine locally is decided here around
-the pod, in the Airflow task, by `run_stage`: the two operators are thin subclasses whose `execute` is
+the prepare task's XCom. The Airflow task runs the stage through the same `runner.launch` as local
+engines, with the pod as its engine: the two operators are thin subclasses whose `execute` is
 `run_stage(..., start=<the provider's own execute>)`. So a stage already complete in the run starts no
 pod, a `--skip` stage passes its input through without one, and after the pod ends the stage's report
 or its _FAILED.json (not the pod's phase) decide success and whether Airflow may retry.
@@ -230,47 +230,28 @@ def list_nodes(client) -> k8s.V1NodeList:
 # ---------- runner.launch's semantics around a pod ----------
 
 def run_stage(pipeline_ref: str, stage_name: str, ref: str, start: Callable[[], Any]) -> dict:
-    """What a kubernetes-mode stage task does: the stage's result without an engine when it has one
-    (complete in the run, or skipped), else `start()` (create the pod and wait for it), then the stage's
-    report or _FAILED.json decide, as in runner.launch. Raises AirflowException (retry) or
-    AirflowFailException (no retry: a StageError or ConfigError, e.g. the GPU check, or a stage that
-    recorded a failure a retry cannot mend)."""
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    """What a kubernetes-mode stage task does: seedlib.airflow_support.stage_task with `start()` (create the
+    pod and wait for it) as the engine. So a stage complete in the run, or skipped, starts no pod, and the
+    stage's report or _FAILED.json decide success and retry, as for local engines. Raises AirflowException
+    (retry) or AirflowFailException (no retry: a StageError or ConfigError, e.g. the GPU check, or a stage
+    that recorded a failure a retry cannot mend)."""
+    from seedlib.airflow_support import stage_task
 
-    from seedlib.runner import StageFailed, summary
-
-    try:
-        report = _launch(pipeline_ref, stage_name, ref, start)
-    except StageFailed as e:
-        raise (AirflowException if e.retry else AirflowFailException)(e.message) from None
-    except (ConfigError, StageError) as e:
-        raise AirflowFailException(str(e)) from None
-    return {"stage": stage_name, "summary": summary(report)}
+    return stage_task(pipeline_ref, stage_name, ref, engine=lambda: _pod(start))
 
 
-def _launch(pipeline_ref: str, stage_name: str, ref: str, start: Callable[[], Any]):
-    from seedlib import pipelines
+def _pod(start: Callable[[], Any]) -> tuple[bool, str]:
+    """Run the pod; (succeeded, what to say if the stage recorded no report)."""
     from seedlib.config import Secrets, redact
-    from seedlib.run import RunSpec
-    from seedlib.runner import first_line, outcome, settled
+    from seedlib.runner import first_line
 
-    spec = RunSpec.from_ref(ref)
-    pipeline = pipelines.get(pipeline_ref)
-    stage = pipeline.stage(stage_name)
-    storage = spec.storage()
-    report = settled(pipeline, stage, spec, storage)
-    if report is not None:
-        return report
-    error: Exception | None = None
     try:
         start()
     except (ConfigError, StageError):
         raise
     except Exception as e:  # noqa: BLE001 - the pod failed or never ran; the stage's own record decides
-        error = e
-    reason = (f"its pod failed: {redact(first_line(error), Secrets.from_env(os.environ))}" if error is not None
-              else "its pod finished without recording the stage's report")
-    return outcome(pipeline, stage, spec, storage, error is None, reason)
+        return False, f"its pod failed: {redact(first_line(e), Secrets.from_env(os.environ))}"
+    return True, "its pod finished without recording the stage's report"
 
 
 class SparkStageOperator(SparkKubernetesOperator):

@@ -117,8 +117,11 @@ def body_of(stage: Stage) -> Callable[[StageContext], tuple]:
 
 # ---------- in the Airflow task ----------
 
-def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spark_local") -> StageReport:
-    """Run one stage of a run from its Airflow task. Raises StageFailed (with `retry`) on failure."""
+def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spark_local",
+           engine: Callable[[], tuple[bool, str]] | None = None) -> StageReport:
+    """Run one stage of a run from its Airflow task. Raises StageFailed (with `retry`) on failure.
+    `engine`: runs the stage elsewhere instead of the local engines (seedlib/kubernetes.py: a pod) and says
+    (succeeded, reason if the stage recorded no report); the stage's own record decides either way."""
     spec = RunSpec.from_ref(ref)
     pipeline = pipelines.get(pipeline_ref)
     stage = pipeline.stage(stage_name)
@@ -126,6 +129,9 @@ def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spar
     report = settled(pipeline, stage, spec, storage)
     if report is not None:
         return report
+    if engine is not None:
+        ok, reason = engine()
+        return outcome(pipeline, stage, spec, storage, ok, reason)
     if stage.engine == "python":
         code = run_in_process(spec, pipeline, stage)
     elif stage.engine == "spark" and not spec.load_config().run.uses_spark_submit:
@@ -142,8 +148,7 @@ def launch(pipeline_ref: str, stage_name: str, ref: str, spark_conn: str = "spar
 
 def settled(pipeline: Pipeline, stage: Stage, spec: RunSpec, storage: Storage) -> StageReport | None:
     """The stage's result without starting its engine: complete in this run already (a retried or resumed
-    run), or left out with --skip (recorded here). None: the engine must run. (seedlib/kubernetes.py
-    decides the same around its pods.)"""
+    run), or left out with --skip (recorded here). None: the engine must run."""
     done = recorder(pipeline, stage, spec, storage).done()
     if done is not None:
         print(f"[{stage.name}] already complete in run {spec.run_id}: {summary(done)}; skipping", flush=True)
