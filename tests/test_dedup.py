@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -109,6 +110,31 @@ def run_body(spark, spec, name, after=("crawl",)):
     return report, kept, dropped
 
 
+def part_bytes(spec, report, datasets=("files", "dropped")) -> list:
+    """(part name, bytes) of a stage's output parts: what must not depend on how the stage decided."""
+    storage = spec.storage()
+    return [(k.rsplit("/", 2)[-2:], storage.read_bytes(k)) for name in datasets for k in report.datasets[name]["paths"]]
+
+
+def without(details: dict, *keys) -> dict:
+    return {k: (without(v, *keys) if isinstance(v, dict) else v) for k, v in details.items() if k not in keys}
+
+
+SPARK_ONLY = ("decided_on", "clusters_on", "components_on", "rounds")
+
+
+def assert_same_on_spark(spark, tmp_path, spec, report, name, write, after=("crawl",), **overrides):
+    """The stage decided on Spark (`dedup_driver_files=0`) writes the same bytes and counts as `report`."""
+    assert report.details["decided_on"] == "driver"
+    other = make_run(tmp_path, spec.run_id + "_spark", snapshot=spec.snapshot, dedup_driver_files=0, **overrides)
+    write(other)
+    on_spark, _, _ = run_body(spark, other, name, after)
+    assert on_spark.details["decided_on"] == "spark"
+    assert part_bytes(other, on_spark) == part_bytes(spec, report)
+    assert without(on_spark.details, *SPARK_ONLY) == without(report.details, *SPARK_ONLY)
+    return on_spark
+
+
 EXACT_FILES = [
     row("o/a", "x.py", "A\n"), row("o/a", "y.py", "B\n"), row("o/a", "y2.py", "B\n"), row("o/a", "w.py", "C\n"),
     row("o/b", "x.py", "A\n"), row("o/b", "z.py", "C\n"), row("o/b", "only_b.py", "F\n"),
@@ -140,6 +166,8 @@ def test_exact_dedup_keeps_one_copy_by_keeper_order_and_drops_repo_copies(spark,
     assert (report.rows_in, report.rows_out, report.dropped) == (12, 7, {"exact_duplicate": 3, "repo_duplicate": 2})
     assert report.details["repo_dedup"]["exact_copies"] == 1
     publish_run(spec, pipeline_of(spec, ["crawl", "exact_dedup"]))   # the ledger invariant holds
+    assert_same_on_spark(spark, tmp_path, spec, report, "exact_dedup",
+                         lambda s: write_crawl(s, EXACT_FILES, EXACT_REPOS, rows_per_part=3))
 
     ws = make_run(tmp_path, "run_ws", dedup_exact_hash="whitespace", dedup_keep_order="stars")
     write_crawl(ws, EXACT_FILES, EXACT_REPOS, rows_per_part=3)
@@ -207,15 +235,16 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
     assert near["largest_component"] == 3 and near["components"] == 2 and near["without_shingles"] == 1
     assert near["verified_pairs"] >= 3 and (near["bands"], near["rows"]) == (25, 10)
 
-    # Components as distributed star rounds (near_dedup_driver_edges=0) give the same bytes as on the driver.
-    assert near["components_on"] == "driver" and near["rounds"] == 0
-    rounds = make_run(tmp_path, "rounds", near_dedup_driver_edges=0)
-    write_crawl(rounds, files, repos, partitions=3, rows_per_part=3)
-    report, _, _ = run_body(spark, rounds, "near_dedup")
-    storage = rounds.storage()
-    assert [(k.rsplit("/", 2)[-2:], storage.read_bytes(k)) for name in ("files", "dropped")
-            for k in report.datasets[name]["paths"]] == outputs[0]
-    assert report.details["near"]["components_on"] == "spark" and report.details["near"]["rounds"] >= 1
+    # Decided on Spark (dedup_driver_files=0): LSH and verification as Spark jobs, components on the driver,
+    # then also as distributed star rounds (near_dedup_driver_edges=0): the same bytes and counts.
+    assert near["clusters_on"] == "driver" and near["rounds"] == 0
+    def write(s):
+        write_crawl(s, files, repos, partitions=3, rows_per_part=3)
+    on_spark = assert_same_on_spark(spark, tmp_path, spec, report, "near_dedup", write)
+    assert on_spark.details["near"]["components_on"] == "driver"
+    rounds = assert_same_on_spark(spark, tmp_path, make_run(tmp_path, "rounds"), report, "near_dedup", write,
+                                  near_dedup_driver_edges=0)
+    assert rounds.details["near"]["components_on"] == "spark" and rounds.details["near"]["rounds"] >= 1
 
     # Buckets above near_dedup_max_bucket become stars around their best member: same decisions here.
     star = make_run(tmp_path, "star", near_dedup_max_bucket=2)
@@ -308,6 +337,10 @@ def test_near_identical_repositories_keep_one(spark, tmp_path):
     assert rows["m0.py"]["duplicate_of"] == sha(shared[0]["content"])   # a kept copy exists
     assert rows["m29.py"]["duplicate_of"] is None                       # the fork's own change: none
     assert report.details["repo_dedup"]["near_copies"] == 1
+    assert_same_on_spark(spark, tmp_path, spec, report, "exact_dedup", lambda s: write_crawl(
+        s, shared + fork + other, rows_per_part=3, repos=[repo("o/up", "MIT", 100), repo("o/fork", "MIT", 1),
+                                                          repo("o/other", "MIT", 3)]),
+        repo_dedup_threshold=0.8, repo_dedup_min_files=5)
 
 
 def dedup_and_publish(spark, spec, files, repos):
@@ -353,8 +386,9 @@ def test_published_snapshots_are_the_dedup_index_of_later_ones(spark, tmp_path):
         ("o/c", "one_more.py"): ("near_duplicate", one_copy["sha256"]),
     }
     outputs = []
-    for run_id in ("d2", "d2_rerun"):   # the rerun happens after d2 is published: its own date is not used
-        day2 = make_run(tmp_path, run_id, snapshot="2026-02-02")
+    # The rerun happens after d2 is published: its own date is not used. d2_spark decides on Spark.
+    for run_id, overrides in (("d2", {}), ("d2_rerun", {}), ("d2_spark", {"dedup_driver_files": 0})):
+        day2 = make_run(tmp_path, run_id, snapshot="2026-02-02", **overrides)
         exact, near, kept2, dropped2, _ = dedup_and_publish(spark, day2, day2_files, repos)
         assert sorted(kept2.column("path").to_pylist()) == ["new.py", "u1.py"]
         assert dropped2 == expected_dropped
@@ -364,7 +398,9 @@ def test_published_snapshots_are_the_dedup_index_of_later_ones(spark, tmp_path):
         storage = day2.storage()
         outputs.append([storage.read_bytes(k) for r in (exact, near) for name in ("files", "dropped")
                         for k in r.datasets[name]["paths"]])
-    assert outputs[0] == outputs[1]
+        assert (exact.details["decided_on"], near.details["decided_on"]) == (("spark",) * 2 if overrides else
+                                                                           ("driver",) * 2)
+    assert outputs[0] == outputs[1] == outputs[2]
 
     # Other MinHash settings than day 1's: its signatures are recomputed from its published files.
     day3 = make_run(tmp_path, "d3", snapshot="2026-02-03", near_dedup_num_perm=128)
@@ -389,3 +425,47 @@ def test_driver_components_equal_the_distributed_rounds(spark):
         expected = sorted(tuple(r) for r in spark_rows.collect())
         assert sorted(tuple(r) for r in driver_components(edges).collect()) == expected
         assert all(root <= node for node, root in expected)
+
+
+def clustered_signatures(rng: np.random.Generator, n_groups: int, per_group: int, num_perm: int) -> np.ndarray:
+    """Signatures in groups of near copies (each a few permutations off its group's base), plus noise."""
+    base = rng.integers(0, 2**32, (n_groups, num_perm), dtype=np.uint64).astype(np.uint32)
+    sigs = np.repeat(base, per_group, axis=0)
+    for row in sigs:
+        flip = rng.choice(num_perm, int(rng.integers(0, num_perm // 3)), replace=False)
+        row[flip] = rng.integers(0, 2**32, len(flip), dtype=np.uint64).astype(np.uint32)
+    noise = rng.integers(0, 2**32, (n_groups, num_perm), dtype=np.uint64).astype(np.uint32)
+    return np.concatenate([sigs, noise])
+
+
+CLUSTER_DETAILS_ONLY_ON_SPARK = ("clusters_on", "components_on", "rounds")
+
+
+@pytest.mark.slow
+def test_driver_clusters_equal_near_clusters_on_spark(spark):
+    """driver.clusters (numpy + scipy) gives near_clusters' Spark result: losers, roots and every count,
+    with oversized buckets (stars) and oversized components (only members similar to the keeper go)."""
+    from seedlib.dedup import driver, minhash
+    from seedlib.dedup.lsh import near_clusters, on_driver
+
+    rng = np.random.default_rng(11)
+    params = minhash.MinHashParams(num_perm=64, threshold=0.7)
+    for n_groups, per_group, max_bucket, max_component in ((30, 4, 100, 10_000), (20, 9, 3, 4), (1, 1, 100, 10)):
+        sigs = clustered_signatures(rng, n_groups, per_group, params.num_perm)
+        ranks = rng.permutation(len(sigs) * 3)[: len(sigs)].astype(np.int64)  # sparse ranks, shuffled rows
+        nodes = spark.createDataFrame(pa.table({"rank": ranks, "sig": minhash.sig_to_binary(sigs)}))
+        on_spark, spark_details = near_clusters(nodes, params, max_bucket, max_component, driver_edges=0)
+        expected = sorted(tuple(r) for r in on_spark.collect())
+        local, local_details = on_driver(nodes, params, max_bucket, max_component)
+        assert sorted(tuple(r) for r in local.collect()) == expected
+        assert {k: v for k, v in local_details.items() if k not in CLUSTER_DETAILS_ONLY_ON_SPARK} == \
+            {k: v for k, v in spark_details.items() if k not in CLUSTER_DETAILS_ONLY_ON_SPARK}
+        assert local_details["clusters_on"] == "driver" and spark_details["clusters_on"] == "spark"
+        if max_component == 4:
+            assert spark_details["oversized_buckets"] > 0 and spark_details["oversized_components"] > 0
+            assert spark_details["kept_in_oversized"] > 0
+        elif n_groups == 30:
+            assert len(expected) > 30
+        order = np.argsort(ranks, kind="stable")   # driver.clusters itself: positions in rank order
+        losers, roots, _ = driver.clusters(sigs[order], params, max_bucket, max_component)
+        assert sorted(zip(ranks[order][losers].tolist(), ranks[order][roots].tolist())) == expected

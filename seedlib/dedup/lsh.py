@@ -18,7 +18,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from seedlib.dedup import minhash
+from seedlib.dedup import driver, minhash
 from seedlib.dedup.components import connected_components, driver_components
 
 BAND_SCHEMA = "band int, bucket long, rank long"
@@ -80,11 +80,26 @@ def verify(pairs: DataFrame, nodes: DataFrame, threshold: float, num_perm: int, 
     return joined.mapInArrow(partial(_verify, threshold, num_perm), EST_SCHEMA)
 
 
+def on_driver(nodes: DataFrame, params: minhash.MinHashParams, max_bucket: int,
+              max_component: int) -> tuple[DataFrame, dict]:
+    """near_clusters' result computed on the driver (seedlib/dedup/driver.py) from the collected nodes."""
+    table = nodes.select("rank", "sig").toArrow()
+    ranks = np.asarray(table.column("rank"), dtype=np.int64)
+    order = np.argsort(ranks, kind="stable")
+    sigs = minhash.binary_to_sig(table.column("sig"), params.num_perm)[order]
+    losers, roots, details = driver.clusters(sigs, params, max_bucket, max_component)
+    out = pa.table({"rank": pa.array(ranks[order][losers], pa.int64()), "root": pa.array(ranks[order][roots], pa.int64())})
+    return nodes.sparkSession.createDataFrame(out, "rank long, root long"), details
+
+
 def near_clusters(nodes: DataFrame, params: minhash.MinHashParams, max_bucket: int,
-                  max_component: int, driver_edges: int = 0) -> tuple[DataFrame, dict]:
-    """`driver_edges`: up to this many verified edges, components are computed on the driver
-    (components.driver_components; same result), above it as distributed star rounds."""
+                  max_component: int, driver_edges: int = 0, driver_nodes: int = 0) -> tuple[DataFrame, dict]:
+    """Up to `driver_nodes` nodes everything runs on the driver (`on_driver`; same result). Above it,
+    up to `driver_edges` verified edges, components are computed on the driver
+    (components.driver_components; same result), above that as distributed star rounds."""
     bands, rows = params.bands
+    if driver_nodes > 0 and nodes.count() <= driver_nodes:
+        return on_driver(nodes, params, max_bucket, max_component)
     nodes = nodes.select("rank", "sig").localCheckpoint()
     banded = nodes.mapInArrow(partial(_bands, bands, rows, params.num_perm), BAND_SCHEMA).localCheckpoint()
     shared = (banded.groupBy("band", "bucket").agg(F.count(F.lit(1)).alias("n"), F.min("rank").alias("best"))
@@ -112,6 +127,7 @@ def near_clusters(nodes: DataFrame, params: minhash.MinHashParams, max_bucket: i
                "verified_pairs": n_pairs.get(True, 0), "rejected_pairs": n_pairs.get(False, 0),
                "components": 0, "largest_component": 0, "oversized_components": 0,
                "max_component": max_component, "rounds": 0, "kept_in_oversized": 0,
+               "clusters_on": "spark",
                "components_on": "driver" if n_pairs.get(True, 0) <= driver_edges else "spark"}
     if not n_pairs.get(True):
         return nodes.sparkSession.createDataFrame([], "rank long, root long"), details

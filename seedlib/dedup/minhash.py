@@ -257,5 +257,10 @@ def binary_to_sig(col: pa.Array, num_perm: int) -> np.ndarray:
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if len(col) == 0:
         return np.zeros((0, num_perm), np.uint32)
+    width = num_perm * 4
+    if col.null_count == 0 and col.type == pa.binary():  # straight from the buffers when every value is one row
+        offsets = np.frombuffer(col.buffers()[1], np.int32, len(col) + 1, col.offset * 4)
+        if (np.diff(offsets) == width).all():
+            return np.frombuffer(col.buffers()[2], "<u4", len(col) * num_perm, int(offsets[0])).reshape(len(col), num_perm)
     raw = b"".join(col.to_pylist())
     return np.frombuffer(raw, dtype="<u4").reshape(len(col), num_perm)

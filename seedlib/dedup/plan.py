@@ -25,12 +25,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from seedlib import ledger
-from seedlib.dedup import index, minhash, order
+from seedlib.dedup import driver, index, minhash, order
 from seedlib.dedup.lsh import near_clusters
 from seedlib.run import RunSpec
 from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError
 
-EXACT, NEAR = "exact_duplicate", "near_duplicate"
+EXACT, NEAR = driver.EXACT, driver.NEAR
 DECISION_SCHEMA = "part int, repo string, path string, reason string, duplicate_of string"
 
 
@@ -209,7 +209,7 @@ def repo_duplicates(files: DataFrame, config) -> tuple[DataFrame, dict]:
     ranked = with_rank(candidates, "rkey").localCheckpoint()
     sigs = ranked.select("rank", "hs").mapInArrow(partial(_set_sigs, params.num_perm), "rank long, sig binary")
     losers, near = near_clusters(sigs, params, config.near_dedup.max_bucket, config.near_dedup.max_component,
-                                 config.near_dedup.driver_edges)
+                                 config.near_dedup.driver_edges, config.dedup.driver_files)
     names = ranked.select("rank", "repo")
     near_df = (losers.join(names, "rank")
                .join(names.select(F.col("rank").alias("root"), F.col("repo").alias("kept_repo")), "root")
@@ -235,9 +235,11 @@ def exact_body(ctx):
         return [], rows_in, {}
     meta = repo_meta(ctx)
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup.exact_hash)
+    published, index_details = read_index(spark, spec, storage, config.dedup.exact_hash)
+    if on_driver(config, rows_in, index_details):
+        return exact_on_driver(ctx, items, rows_in, files, published, index_details)
     files = files.localCheckpoint()
     decisions = spark.createDataFrame([], DECISION_SCHEMA)
-    published, index_details = read_index(spark, spec, storage, config.dedup.exact_hash)
     if published is not None:  # copies of files published by earlier snapshots go first
         earliest = published.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
         decisions = files.join(earliest, "h").select(
@@ -256,7 +258,29 @@ def exact_body(ctx):
                       F.col("best.sha256").alias("duplicate_of")))
     decisions = decisions.union(exact).union(in_dup).localCheckpoint()
     parts = apply_decisions(ctx, items, decisions)
-    details = {"exact": {"hash": config.dedup.exact_hash, "distinct_contents": best.count()},
+    details = {"decided_on": "spark", "exact": {"hash": config.dedup.exact_hash, "distinct_contents": best.count()},
+               "repo_dedup": repo_details}
+    if index_details:
+        details["published_index"] = index_details
+    return parts, rows_in, details
+
+
+def on_driver(config, rows_in: int, index_details: dict) -> bool:
+    """Whether a dedup stage decides on the driver (seedlib/dedup/driver.py): `dedup_driver_files`."""
+    return 0 < rows_in + index_details.get("files", 0) <= config.dedup.driver_files
+
+
+def exact_on_driver(ctx, items, rows_in: int, files: DataFrame, published: DataFrame | None, index_details: dict):
+    """exact_body with the read rows collected and decided by driver.exact_decisions (the same result)."""
+    config = ctx.config
+    params = minhash.MinHashParams(num_perm=config.near_dedup.num_perm, threshold=config.repo_dedup.threshold)
+    decisions, repo_details, distinct, matched = driver.exact_decisions(
+        files.toArrow(), published.select("key", "sha256", "h").toArrow() if published is not None else None,
+        params, config.repo_dedup.min_files, config.near_dedup.max_bucket, config.near_dedup.max_component)
+    if matched is not None:
+        index_details["matched"] = matched
+    parts = apply_decisions(ctx, items, ctx.spark.createDataFrame(decisions, DECISION_SCHEMA))
+    details = {"decided_on": "driver", "exact": {"hash": config.dedup.exact_hash, "distinct_contents": distinct},
                "repo_dedup": repo_details}
     if index_details:
         details["published_index"] = index_details
@@ -280,15 +304,26 @@ def near_body(ctx):
     files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), "near", settings).localCheckpoint()
     # One rank over this run's files ("1" + keeper key) and everything published before ("0" + snapshot +
     # file): a published file always outranks a new one, so it stays the representative.
-    nodes = files.select("part", "repo", "path", "sha256", F.concat(F.lit("1"), "key").alias("key"), "sig")
     published, index_details = read_index(spark, spec, storage, "near", settings)
+    if on_driver(config, rows_in, index_details):
+        decisions, details, matched = driver.near_decisions(
+            files.select("part", "repo", "path", "sha256", "key", "sig").toArrow(),
+            published.select("key", "sha256", "sig").toArrow() if published is not None else None,
+            params, config.near_dedup.max_bucket, config.near_dedup.max_component)
+        if index_details:
+            index_details["matched"] = matched or 0
+            details["published_index"] = index_details
+        parts = apply_decisions(ctx, items, spark.createDataFrame(decisions, DECISION_SCHEMA),
+                                hashes=files.select("part", "repo", "path", "ws_sha256", "sig"))
+        return parts, rows_in, {"decided_on": "driver", "near": details}
+    nodes = files.select("part", "repo", "path", "sha256", F.concat(F.lit("1"), "key").alias("key"), "sig")
     if published is not None:
         nodes = nodes.union(published.select(F.lit(-1).alias("part"), F.lit(None).cast("string").alias("repo"),
                                              F.lit(None).cast("string").alias("path"), "sha256", "key", "sig"))
     ranked = with_rank(nodes, "key").localCheckpoint()
     losers, details = near_clusters(ranked.where(F.col("sig").isNotNull()).select("rank", "sig"), params,
                                     config.near_dedup.max_bucket, config.near_dedup.max_component,
-                                    config.near_dedup.driver_edges)
+                                    config.near_dedup.driver_edges, config.dedup.driver_files)
     details["without_shingles"] = ranked.where(F.col("sig").isNull() & (F.col("part") >= 0)).count()
     info = ranked.where(F.col("part") >= 0).select("rank", "part", "repo", "path")
     roots = ranked.select(F.col("rank").alias("root"), F.col("part").alias("root_part"),
@@ -299,4 +334,4 @@ def near_body(ctx):
         index_details["matched"] = decided.where(F.col("root_part") < 0).count()
         details["published_index"] = index_details
     parts = apply_decisions(ctx, items, decisions, hashes=files.select("part", "repo", "path", "ws_sha256", "sig"))
-    return parts, rows_in, {"near": details}
+    return parts, rows_in, {"decided_on": "spark", "near": details}

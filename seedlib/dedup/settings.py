@@ -37,8 +37,14 @@ class DedupSection(Section):
                                                      "repo and path ascending")
     permissive_licenses: tuple[str, ...] = key(PERMISSIVE_LICENSES, "SPDX ids counted as permissive "
                                                                     "(case-insensitive)")
+    driver_files: int = key(500_000, "up to this many files (this run's plus the published index's), exact_dedup's "
+                                     "and near_dedup's decisions are made on the Spark driver (numpy and scipy, "
+                                     "~200 bytes a file plus near_dedup_num_perm x 4 for a signature; the same "
+                                     "result) instead of as tens of small Spark jobs; 0 = always on Spark")
 
     def validate(self) -> None:
+        if self.driver_files < 0:
+            raise SectionError("driver_files", f"expected 0 or more, got {self.driver_files}")
         if self.exact_hash not in EXACT_HASHES:
             raise SectionError("exact_hash", f"expected {' or '.join(EXACT_HASHES)}, got {self.exact_hash!r}")
         bad = [c for c in self.keep_order if c not in KEEP_CRITERIA]

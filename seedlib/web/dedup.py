@@ -208,7 +208,7 @@ def near_body(ctx):
     ranked = with_rank(pages, "key").localCheckpoint()
     losers, details = near_clusters(ranked.where(F.col("sig").isNotNull()).select("rank", "sig"), params,
                                     config.near_dedup.max_bucket, config.near_dedup.max_component,
-                                    config.near_dedup.driver_edges)
+                                    config.near_dedup.driver_edges, config.dedup.driver_files)
     details["without_shingles"] = ranked.where(F.col("sig").isNull()).count()
     info = ranked.select("rank", "part", "url", "record_id")
     roots = ranked.select(F.col("rank").alias("root"), F.col("url").alias("duplicate_of"))
