@@ -8,12 +8,17 @@ from seedlib.runner import EXIT_OK, run_in_process
 from seedlib.stage import PartWriter, StageRecorder, StageReport, read_report
 
 
-def write_crawl(spec, files, repos=(), dropped=(), partitions=2, rows_per_part=2):
+def write_crawl(spec, files, repos=(), dropped=(), partitions=2, rows_per_part=2, empty_parts=0):
     """Files, repos and ledger rows spread over `partitions`; files added one by one, so parts are cut
-    at `rows_per_part`. Returns the recorded StageReport."""
+    at `rows_per_part`; then `empty_parts` partitions whose `files` part has no rows (only details, as a
+    filter stage that dropped everything writes them). Returns the recorded StageReport."""
     storage = spec.storage()
     rec = StageRecorder(storage, spec.stage_prefix("crawl"), "crawl")
     parts = []
+    for p in range(partitions, partitions + empty_parts):
+        w = PartWriter(storage, spec.stage_prefix("crawl"), p)
+        w.add_details("files", {"empty": {"part": 1}})
+        parts.extend(w.close().to_pylist())
     for p in range(partitions):
         w = PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=rows_per_part)
         for row in files[p::partitions]:

@@ -14,7 +14,7 @@ from seedlib.config import ConfigError, load_config
 from seedlib.dedup import minhash, order
 from seedlib.dedup.lsh import bucket_pairs
 from seedlib.run import RunSpec
-from seedlib.stage import read_report
+from seedlib.stage import finished_parts, read_report
 from tests.stages import pipeline_of, run_stage, write_crawl
 
 
@@ -241,6 +241,15 @@ def test_near_dedup_keeps_best_of_each_component_and_is_partition_independent(sp
     def write(s):
         write_crawl(s, files, repos, partitions=3, rows_per_part=3)
     on_spark = assert_same_on_spark(spark, tmp_path, spec, report, "near_dedup", write)
+    # An input part without rows is finished too (on the driver: no task of the read saw it).
+    def with_empty(s):
+        write_crawl(s, files, repos, partitions=3, rows_per_part=3, empty_parts=1)
+    empty = make_run(tmp_path, "empty")
+    with_empty(empty)
+    empty_report, _, _ = run_body(spark, empty, "near_dedup")
+    n_input = len(read_report(empty.storage(), empty.stage_prefix("crawl")).datasets["files"]["paths"])
+    assert sorted(finished_parts(empty.storage(), empty.stage_prefix("near_dedup"))) == list(range(n_input))
+    assert_same_on_spark(spark, tmp_path, empty, empty_report, "near_dedup", with_empty)
     assert on_spark.details["near"]["components_on"] == "driver"
     rounds = assert_same_on_spark(spark, tmp_path, make_run(tmp_path, "rounds"), report, "near_dedup", write,
                                   near_dedup_driver_edges=0)

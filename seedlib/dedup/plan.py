@@ -21,6 +21,7 @@ from functools import partial
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -131,19 +132,15 @@ def with_rank(df: DataFrame, key: str) -> DataFrame:
 # marker per part (all null), so parts without decisions are written too.
 APPLY_SCHEMA = ("part int, repo string, path string, reason string, duplicate_of string, ws_sha256 string, "
                 "sig binary")
+REPORT_SCHEMA = "dataset string, key string, rows long, counts string"
 
 
-def _apply(spec_json: str, stage: str, keys: dict[int, str], with_index: bool, done: dict[int, list[dict]],
-           table: pa.Table) -> pa.Table:
-    part = table.column("part")[0].as_py()
-    if part in done:  # finished by an earlier attempt (the decisions are deterministic): keep it as it is
-        return pa.Table.from_pylist(done[part], schema=PARTS_SCHEMA)
-    spec = RunSpec.from_json(spec_json)
+def _apply_part(spec: RunSpec, stage: str, part: int, key: str, decided: dict, hashes: dict | None) -> pa.RecordBatch:
+    """Write output part `part`: input part `key` split into kept files and ledger rows by `decided`
+    ((repo, path) -> decision row); with `hashes` ((repo, path) -> (ws_sha256, sig) of every file of the
+    part) also the kept files' `dedup_index` rows."""
     storage = spec.storage()
-    rows = [r for r in table.to_pylist() if r["repo"] is not None]
-    decided = {(r["repo"], r["path"]): r for r in rows if r["reason"] is not None}
-    hashes = {(r["repo"], r["path"]): r for r in rows if r["reason"] is None}
-    t = storage.read_parquet([keys[part]])
+    t = storage.read_parquet([key])
     drop = np.zeros(t.num_rows, bool)
     dropped, kept_index = [], []
     for i, (repo, path, sha) in enumerate(zip(t.column("repo").to_pylist(), t.column("path").to_pylist(),
@@ -152,27 +149,44 @@ def _apply(spec_json: str, stage: str, keys: dict[int, str], with_index: bool, d
         if d is not None:
             drop[i] = True
             dropped.append(ledger.drop(repo, path, sha, stage, d["reason"], d["duplicate_of"]))
-        elif with_index:
+        elif hashes is not None:
             h = hashes.get((repo, path))
             if h is None:
-                raise StageError(f"stage {stage}: no signature for {repo}:{path} of {keys[part]}")
-            kept_index.append({"repo": repo, "path": path, "sha256": sha, "ws_sha256": h["ws_sha256"],
-                               "sig": h["sig"]})
+                raise StageError(f"stage {stage}: no signature for {repo}:{path} of {key}")
+            kept_index.append({"repo": repo, "path": path, "sha256": sha, "ws_sha256": h[0], "sig": h[1]})
     if len(dropped) != len(decided):
-        raise StageError(f"stage {stage}: {len(decided) - len(dropped)} decisions matched no file of {keys[part]}")
+        raise StageError(f"stage {stage}: {len(decided) - len(dropped)} decisions matched no file of {key}")
     writer = PartWriter(storage, spec.stage_prefix(stage), part, rows_per_part=max(1, t.num_rows))
     writer.add("files", t.filter(pa.array(~drop)))
     writer.add("dropped", dropped)
     writer.add(index.DATASET, kept_index)
-    return pa.Table.from_batches([writer.close()], schema=PARTS_SCHEMA)
+    return writer.close()
 
 
-def apply_decisions(ctx, items, decisions: DataFrame, hashes: DataFrame | None = None) -> list[dict]:
+def _apply_grouped(spec_json: str, stage: str, keys: dict[int, str], with_index: bool, done: dict[int, list[dict]],
+                   table: pa.Table) -> pa.Table:
+    part = table.column("part")[0].as_py()
+    if part in done:  # finished by an earlier attempt (the decisions are deterministic): keep it as it is
+        return pa.Table.from_pylist(done[part], schema=PARTS_SCHEMA)
+    rows = [r for r in table.to_pylist() if r["repo"] is not None]
+    decided = {(r["repo"], r["path"]): r for r in rows if r["reason"] is not None}
+    hashes = {(r["repo"], r["path"]): (r["ws_sha256"], r["sig"]) for r in rows if r["reason"] is None} \
+        if with_index else None
+    batch = _apply_part(RunSpec.from_json(spec_json), stage, part, keys[part], decided, hashes)
+    return pa.Table.from_batches([batch], schema=PARTS_SCHEMA)
+
+
+def apply_decisions(ctx, items, decisions: DataFrame | pa.Table, hashes: DataFrame | None = None,
+                    with_rows: set[int] | None = None) -> list[dict]:
     """Split every input part into kept files and ledger rows; with `hashes` (part, repo, path, ws_sha256,
     sig of every input file) also write the kept files' `dedup_index` rows. Parts an earlier attempt
-    finished (`ctx.done`) are reported, not rewritten."""
-    spark, spec, stage = ctx.spark, ctx.spec, ctx.name
+    finished (`ctx.done`) are reported, not rewritten. Decisions made on the driver (a pa.Table) go to the
+    tasks in a broadcast (`_apply_broadcast`; with `hashes`, `with_rows` names the parts that have rows):
+    no shuffle."""
     ctx.plan(len(items))
+    if isinstance(decisions, pa.Table):
+        return _apply_broadcast(ctx, items, decisions, hashes, with_rows or set())
+    spark, spec, stage = ctx.spark, ctx.spec, ctx.name
     markers = spark.createDataFrame([(i, None, None, None, None, None, None) for i, _ in items], APPLY_SCHEMA)
     null = F.lit(None)
     rows = decisions.select("part", "repo", "path", "reason", "duplicate_of",
@@ -184,10 +198,59 @@ def apply_decisions(ctx, items, decisions: DataFrame, hashes: DataFrame | None =
     spec_json, keys, with_index, done = spec.to_json(), dict(items), hashes is not None, ctx.done
 
     def apply_part(table: pa.Table) -> pa.Table:
-        return _apply(spec_json, stage, keys, with_index, done, table)
+        return _apply_grouped(spec_json, stage, keys, with_index, done, table)
 
-    out = grouped.applyInArrow(apply_part, "dataset string, key string, rows long, counts string")
+    out = grouped.applyInArrow(apply_part, REPORT_SCHEMA)
     return [r.asDict() for r in out.collect()]
+
+
+def _apply_broadcast(ctx, items, decisions: pa.Table, hashes: DataFrame | None, with_rows: set[int]) -> list[dict]:
+    """apply_decisions for decisions on the driver. Without `hashes`, one task per few parts reads and
+    writes them. With `hashes`, each task of `hashes` writes the parts whose rows it holds: a part's rows
+    come from the one read task that read it (read_files), so they are never shuffled; a part seen by two
+    tasks is an error, and parts without rows (empty input parts) are written on the driver."""
+    spark, spec, stage = ctx.spark, ctx.spec, ctx.name
+    by_part: dict[int, dict] = {}
+    for r in decisions.to_pylist():
+        by_part.setdefault(r["part"], {})[(r["repo"], r["path"])] = r
+    shared = spark.sparkContext.broadcast(by_part)
+    spec_json, keys, done = spec.to_json(), dict(items), ctx.done
+
+    def write(spec: RunSpec, part: int, hashes: dict | None) -> pa.RecordBatch:
+        if part in done:  # finished by an earlier attempt (the decisions are deterministic): keep it as it is
+            return pa.RecordBatch.from_pylist(done[part], schema=PARTS_SCHEMA)
+        return _apply_part(spec, stage, part, keys[part], shared.value.get(part, {}), hashes)
+
+    def by_items(batches):
+        spec = RunSpec.from_json(spec_json)
+        for batch in batches:
+            for part in batch.column("part").to_pylist():
+                yield write(spec, part, None)
+
+    def by_hashes(batches):
+        spec = RunSpec.from_json(spec_json)
+        rows: dict[int, dict] = {}
+        for batch in batches:
+            for part, repo, path, ws, sig in zip(*(batch.column(c).to_pylist()
+                                                  for c in ("part", "repo", "path", "ws_sha256", "sig"))):
+                rows.setdefault(part, {})[(repo, path)] = (ws, sig)
+        for part, part_hashes in rows.items():
+            yield write(spec, part, part_hashes)
+
+    try:
+        if hashes is None:
+            out = spread(spark, [(i, k) for i, k in items], "part int, key string").mapInArrow(by_items, REPORT_SCHEMA)
+        else:
+            out = hashes.select("part", "repo", "path", "ws_sha256", "sig").mapInArrow(by_hashes, REPORT_SCHEMA)
+        reports = [r.asDict() for r in out.collect()]
+    finally:
+        shared.unpersist()
+    if hashes is not None:  # input parts without rows: no task of `hashes` saw them
+        spec = RunSpec.from_json(spec_json)
+        for part, _ in items:
+            if part not in with_rows:
+                reports += write(spec, part, {}).to_pylist()
+    return reports
 
 
 # ---------- exact_dedup ----------
@@ -279,7 +342,7 @@ def exact_on_driver(ctx, items, rows_in: int, files: DataFrame, published: DataF
         params, config.repo_dedup.min_files, config.near_dedup.max_bucket, config.near_dedup.max_component)
     if matched is not None:
         index_details["matched"] = matched
-    parts = apply_decisions(ctx, items, ctx.spark.createDataFrame(decisions, DECISION_SCHEMA))
+    parts = apply_decisions(ctx, items, decisions)
     details = {"decided_on": "driver", "exact": {"hash": config.dedup.exact_hash, "distinct_contents": distinct},
                "repo_dedup": repo_details}
     if index_details:
@@ -306,15 +369,15 @@ def near_body(ctx):
     # file): a published file always outranks a new one, so it stays the representative.
     published, index_details = read_index(spark, spec, storage, "near", settings)
     if on_driver(config, rows_in, index_details):
+        table = files.select("part", "repo", "path", "sha256", "key", "sig").toArrow()
         decisions, details, matched = driver.near_decisions(
-            files.select("part", "repo", "path", "sha256", "key", "sig").toArrow(),
-            published.select("key", "sha256", "sig").toArrow() if published is not None else None,
+            table, published.select("key", "sha256", "sig").toArrow() if published is not None else None,
             params, config.near_dedup.max_bucket, config.near_dedup.max_component)
         if index_details:
             index_details["matched"] = matched or 0
             details["published_index"] = index_details
-        parts = apply_decisions(ctx, items, spark.createDataFrame(decisions, DECISION_SCHEMA),
-                                hashes=files.select("part", "repo", "path", "ws_sha256", "sig"))
+        parts = apply_decisions(ctx, items, decisions, hashes=files.select("part", "repo", "path", "ws_sha256", "sig"),
+                                with_rows=set(pc.unique(table.column("part")).to_pylist()))
         return parts, rows_in, {"decided_on": "driver", "near": details}
     nodes = files.select("part", "repo", "path", "sha256", F.concat(F.lit("1"), "key").alias("key"), "sig")
     if published is not None:
