@@ -50,8 +50,8 @@ def main() -> None:
         pipeline = Pipeline(name="bench", dag_id="bench", prefix="snapshots",
                             stages=(SNAPSHOTS.stage("crawl"), SNAPSHOTS.stage("exact_dedup")))
         spark = session("bench-exact", master=f"local[{cores}]", partitions=cores * 2)
-        warm = runs(files[:200], "warmup", 2)
-        run_in_process(warm, pipeline, pipeline.stage("exact_dedup"), spark=spark)  # JVM + workers warm
+        warm = runs(files, "warmup", 8)
+        run_in_process(warm, pipeline, pipeline.stage("exact_dedup"), spark=spark)  # JVM + Python workers warm, on the same input size
         cpu0, t0 = tree_cpu(), time.perf_counter()
         if run_in_process(spec, pipeline, pipeline.stage("exact_dedup"), spark=spark) != 0:
             raise SystemExit("exact_dedup failed")

@@ -26,6 +26,13 @@ def session(app_name: str, master: str | None = None, partitions: int = 4):
     return builder.getOrCreate()
 
 
+def spread(spark, rows: list[tuple], schema: str):
+    """A small driver-side list (part keys) as a DataFrame over up to 2 tasks per core, cut on the driver
+    (parallelize: no shuffle; a `repartition` cost a second Spark stage, ~0.4 s a job on a warm session)."""
+    slices = max(1, min(len(rows), spark.sparkContext.defaultParallelism * 2))
+    return spark.createDataFrame(spark.sparkContext.parallelize(rows, slices), schema)
+
+
 def filter_stage(make_filter: Callable, item: str = "files", ledger: str = "dropped"):
     """The body of a per-item filter stage: input parts spread over tasks, `filter_parts` on each;
     parts an earlier attempt finished are reported as they are. `item`/`ledger`: the chain and ledger

@@ -29,6 +29,7 @@ from seedlib import ledger
 from seedlib.dedup import driver, index, minhash, order
 from seedlib.dedup.lsh import near_clusters
 from seedlib.run import RunSpec
+from seedlib.spark import spread
 from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError
 
 EXACT, NEAR = driver.EXACT, driver.NEAR
@@ -79,12 +80,6 @@ def _read(spec_json: str, rkeys: dict[str, str], mode: str, config_json: str, ba
 FILES_SCHEMA = "part int, repo string, path string, sha256 string, rkey string, key string, h string"
 NEAR_SCHEMA = ("part int, repo string, path string, sha256 string, rkey string, key string, sig binary, "
                "ws_sha256 string")
-
-
-def spread(spark, rows: list[tuple], schema: str) -> DataFrame:
-    """A small driver-side list (part keys) as a DataFrame spread over up to 2 tasks per core."""
-    return spark.createDataFrame(rows, schema).repartition(
-        max(1, min(len(rows), spark.sparkContext.defaultParallelism * 2)))
 
 
 def read_files(spark, spec: RunSpec, items, rkeys, mode: str, settings: dict | None = None) -> DataFrame:
@@ -297,11 +292,11 @@ def exact_body(ctx):
     if not items:
         return [], rows_in, {}
     meta = repo_meta(ctx)
-    files = read_files(spark, spec, items, repo_keys(meta, meta.keys(), config), config.dedup.exact_hash)
+    rkeys = repo_keys(meta, meta.keys(), config)
     published, index_details = read_index(spark, spec, storage, config.dedup.exact_hash)
     if on_driver(config, rows_in, index_details):
-        return exact_on_driver(ctx, items, rows_in, files, published, index_details)
-    files = files.localCheckpoint()
+        return exact_on_driver(ctx, items, rows_in, rkeys, published, index_details)
+    files = read_files(spark, spec, items, rkeys, config.dedup.exact_hash).localCheckpoint()
     decisions = spark.createDataFrame([], DECISION_SCHEMA)
     if published is not None:  # copies of files published by earlier snapshots go first
         earliest = published.groupBy("h").agg(F.min(F.struct("key", "sha256")).alias("best"))
@@ -333,12 +328,22 @@ def on_driver(config, rows_in: int, index_details: dict) -> bool:
     return 0 < rows_in + index_details.get("files", 0) <= config.dedup.driver_files
 
 
-def exact_on_driver(ctx, items, rows_in: int, files: DataFrame, published: DataFrame | None, index_details: dict):
-    """exact_body with the read rows collected and decided by driver.exact_decisions (the same result)."""
-    config = ctx.config
+def exact_on_driver(ctx, items, rows_in: int, rkeys: dict[str, str], published: DataFrame | None,
+                    index_details: dict):
+    """exact_body with the read rows collected and decided by driver.exact_decisions (the same result).
+    The raw key is the crawl's sha256: three small columns, read here without a Spark job; the whitespace
+    key hashes the contents, in the read's Spark tasks."""
+    config, mode = ctx.config, ctx.config.dedup.exact_hash
+    if mode == "raw":
+        batch = pa.record_batch({"part": pa.array([i for i, _ in items], pa.int32()), "key": [k for _, k in items]})
+        batches = list(_read(ctx.spec.to_json(), rkeys, mode, "{}", [batch]))
+        files = pa.Table.from_batches(batches) if batches else pa.table({c: pa.array([], pa.string()) for c in (
+            "repo", "path", "sha256", "rkey", "key", "h")}).add_column(0, "part", pa.array([], pa.int32()))
+    else:
+        files = read_files(ctx.spark, ctx.spec, items, rkeys, mode).toArrow()
     params = minhash.MinHashParams(num_perm=config.near_dedup.num_perm, threshold=config.repo_dedup.threshold)
     decisions, repo_details, distinct, matched = driver.exact_decisions(
-        files.toArrow(), published.select("key", "sha256", "h").toArrow() if published is not None else None,
+        files, published.select("key", "sha256", "h").toArrow() if published is not None else None,
         params, config.repo_dedup.min_files, config.near_dedup.max_bucket, config.near_dedup.max_component)
     if matched is not None:
         index_details["matched"] = matched

@@ -48,6 +48,7 @@ from functools import partial
 import pyarrow as pa
 
 from seedlib import ledger
+from seedlib.spark import spread
 
 STAGE = "commit_samples"
 MESSAGE, README, TREE, CONTEXT, CHANGES, CHANGE = (
@@ -267,8 +268,7 @@ def body(ctx):
     paths = spark.sparkContext.broadcast(contaminated_paths(ctx))
     index = spark.sparkContext.broadcast(decontam.build_index(ctx.config, ctx.storage))
     try:
-        parts_df = spark.createDataFrame(items, "part int, key string").repartition(
-            max(1, min(len(items), spark.sparkContext.defaultParallelism * 2)))
+        parts_df = spread(spark, items, "part int, key string")
         decisions = parts_df.mapInArrow(partial(_decide, ctx.spec.to_json(), paths, index),
                                         DECISION_SCHEMA).localCheckpoint()
         # Equal texts: the smallest (repo, sha) is the sample, the others are exact duplicates of it.

@@ -47,6 +47,7 @@ from seedlib import datasets, manifest
 from seedlib.run import RunSpec, snapshot_prefix
 from seedlib.samples import deps
 from seedlib.samples.deps import Graph, Source
+from seedlib.spark import spread
 from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError
 
 DATASET = "repo_sequences"
@@ -377,8 +378,7 @@ def body(ctx):
     index = index.filter(pc.is_in(index.column("repo"), value_set=pa.array(sorted(pending), pa.string())))
     spark = ctx.spark
     sources = content_parts(ctx, set(index.column("snapshot").to_pylist()))
-    keys = spark.createDataFrame(sources, "key string, snapshot string").repartition(
-        max(1, min(len(sources), spark.sparkContext.defaultParallelism * 2)))
+    keys = spread(spark, sources, "key string, snapshot string")
     wanted = spark.sparkContext.broadcast(pending)
     files = keys.mapInArrow(partial(_read_contents, ctx.spec.to_json(), wanted), ROWS_DDL)
     m = index.num_rows

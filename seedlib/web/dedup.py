@@ -31,8 +31,9 @@ from pyspark.sql import functions as F
 from seedlib import ledger
 from seedlib.dedup import minhash
 from seedlib.dedup.lsh import near_clusters
-from seedlib.dedup.plan import spread, with_rank
+from seedlib.dedup.plan import with_rank
 from seedlib.run import RunSpec
+from seedlib.spark import spread
 from seedlib.stage import PARTS_SCHEMA, PartWriter, StageError
 
 EXACT, NEAR = "exact_duplicate", "near_duplicate"
