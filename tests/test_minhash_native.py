@@ -1,7 +1,8 @@
-"""The compiled MinHash kernel (seedlib/dedup/native.py) gives exactly the reference path's signatures.
+"""The compiled kernels (seedlib/dedup/native.py) give exactly the reference paths' values.
 
-The published dedup index stores signatures, so "close" is a bug: every test compares the kernel's
-signatures and `has` masks element for element with minhash.reference_signatures (pyarrow + numpy).
+The published dedup index stores signatures and whitespace hashes, so "close" is a bug: every test compares
+the kernel's signatures and `has` masks element for element with minhash.reference_signatures (pyarrow +
+numpy), and its whitespace hashes with index.reference_whitespace_hashes (`" ".join(text.split())`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from seedlib.dedup import minhash, native
+from seedlib.dedup import index, minhash, native
 
 P = minhash.MinHashParams()
 
@@ -175,3 +176,47 @@ def test_signature_column_is_the_binary_of_each_signature_or_null():
     assert col.equals(want) and col.null_count == int((~has).sum()) > 0
     assert minhash.signature_column(pa.array(["a b c d e"]), P).null_count == 0
     assert len(minhash.signature_column(pa.array([], pa.string()), P)) == 0
+
+
+# ---------- whitespace hashes ----------
+
+EVERY_SPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+def assert_same_whitespace(texts) -> list[str]:
+    got = index.whitespace_hashes(texts).to_pylist()
+    assert got == index.reference_whitespace_hashes(texts)
+    return got
+
+
+def test_whitespace_hashes_equal_the_definition_on_real_files_and_edge_cases():
+    root = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    files = sorted(root.rglob("*.py"))
+    texts = [p.read_bytes().decode("utf-8", errors="replace") for p in files[:: max(1, len(files) // 2000)][:2000]]
+    assert sum(not t.isascii() for t in texts) >= 5
+    assert_same_whitespace(pa.array(texts, pa.large_string()))
+    edge = TRICKY + [EVERY_SPACE, "a" + EVERY_SPACE + "b", EVERY_SPACE.join("word" for _ in range(5)),
+                     " lead", "trail ", "\u3000wide\u3000space\u3000", "a​b zero-width is not a space",
+                     "\x85next-line\xa0nbsp\u2028ls\u2029ps\u202f\u205f", "x\x1c\x1d\x1e\x1fy"]
+    hashes = assert_same_whitespace(pa.array(edge, pa.string()))
+    assert hashes[edge.index("a" + EVERY_SPACE + "b")] == index.reference_whitespace_hashes(pa.array(["a b"]))[0]
+    assert hashes[TRICKY.index(None)] == hashes[TRICKY.index("")] == hashes[TRICKY.index("   ")]
+    large = pa.array(edge, pa.large_string())
+    for sliced in (large[3:], large[10:11], large[len(large):], pa.chunked_array([large[:4], large[4:]])):
+        assert_same_whitespace(sliced)
+
+
+def test_whitespace_hashes_of_random_awkward_texts_and_strict_utf8():
+    rng = random.Random(5)
+    pieces = ["a", "Z9", " ", "  ", "\n", "\r\n", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\xa0", "\u1680", "\u2003",
+              "\u2028", "\u3000", "\u200b", "é", "日本", "🐍", "\x00", "ǅ", ""]
+    for _ in range(80):
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(1, 25))]
+        texts = [None if rng.random() < 0.05 else t for t in texts]
+        assert_same_whitespace(pa.array(texts, rng.choice([pa.string(), pa.large_string()])))
+    # Sequences the kernel does not accept as strict UTF-8 take the definition's path, whatever it does.
+    texts = _raw_strings([b"fine  words", "caf\u00e9\u00a0ok".encode()])
+    out, offsets, fallback = native.collapse_whitespace(texts)
+    assert fallback.tolist() == [False, False] and bytes(out[offsets[0]: offsets[1]]) == b"fine words"
+    *_, fallback = native.collapse_whitespace(_raw_strings([b"ok", b"\xc0\xaf overlong", b"a\xffb"]))
+    assert fallback.tolist() == [False, True, True]

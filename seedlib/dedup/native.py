@@ -231,3 +231,75 @@ def text_signatures(texts: pa.Array, num_perm: int, k: int, a: np.ndarray, b: np
     _signatures(offsets, data, valid, k, a.astype(np.uint32), b.astype(np.uint32), mul, unicode_rule_holds(),
                 out, has, fallback)
     return out, has, fallback
+
+
+# ---------- whitespace-collapsed text (the `whitespace` exact key and the dedup index's ws_sha256) ----------
+
+@lru_cache(maxsize=1)
+def _python_whitespace() -> tuple[np.ndarray, np.ndarray]:
+    """(per ASCII byte: is it whitespace, the non-ASCII whitespace code points), both as str.split() has
+    them in the running Python (str.isspace), so the kernel splits exactly where Python does."""
+    ascii_ws = np.array([chr(c).isspace() for c in range(128)], np.bool_)
+    others = np.array([c for c in range(0x80, 0x110000) if chr(c).isspace()], np.int64)
+    return ascii_ws, others
+
+
+@_jit
+def _collapse(offsets, data, valid, ascii_ws, other_ws, out, out_offsets, fallback):
+    pos = 0
+    for i in range(len(offsets) - 1):
+        out_offsets[i] = pos
+        if not valid[i]:
+            continue
+        begin, end = offsets[i], offsets[i + 1]
+        written, pending = False, False
+        j = begin
+        while j < end:
+            b = data[j]
+            n = 1
+            if b < 0x80:
+                space = ascii_ws[b]
+            else:
+                n = _utf8_length(data, j, end)
+                if n == 0:
+                    break
+                cp = b & (0x1F if n == 2 else (0x0F if n == 3 else 0x07))
+                for q in range(j + 1, j + n):
+                    cp = (cp << 6) | (data[q] & 0x3F)
+                space = False
+                for w in other_ws:
+                    if w == cp:
+                        space = True
+            if space:
+                pending = written
+            else:
+                if pending:
+                    out[pos] = 32
+                    pos += 1
+                    pending = False
+                for q in range(j, j + n):
+                    out[pos] = data[q]
+                    pos += 1
+                written = True
+            j += n
+        if j < end:  # invalid UTF-8: the caller computes this text with Python
+            fallback[i] = True
+            pos = out_offsets[i]
+    out_offsets[len(offsets) - 1] = pos
+
+
+def collapse_whitespace(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bytes, offsets, needs Python) of `" ".join(text.split())` UTF-8-encoded for each text of a
+    large_string array (null: empty); flagged texts are not strictly valid UTF-8 and left empty here."""
+    n = len(texts)
+    buffers = texts.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[texts.offset: texts.offset + n + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    valid = np.ones(n, bool) if texts.null_count == 0 else np.asarray(texts.is_valid(), dtype=bool)
+    out = np.empty(max(0, int(offsets[-1] - offsets[0])) if n else 0, np.uint8)
+    out_offsets = np.zeros(n + 1, np.int64)
+    fallback = np.zeros(n, bool)
+    ascii_ws, other_ws = _python_whitespace()
+    if n:
+        _collapse(offsets, data, valid, ascii_ws, other_ws, out, out_offsets, fallback)
+    return out, out_offsets, fallback
