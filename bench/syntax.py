@@ -101,35 +101,45 @@ def speed_and_quality(lang: str, corpus, config, rng: random.Random) -> dict:
 
 
 def spark_path(all_rows: list[dict], config_overrides: dict) -> tuple[float, float, float]:
-    """(MB, seconds, seconds of the same parts through filter_parts in this process) on Spark local[2]."""
+    """(MB, seconds, seconds of the same parts through filter_parts in this process): the declared syntax
+    stage through the runner on Spark local[2], after a first run on the same parts (Python workers start,
+    grammars load)."""
+    from seedlib.pipelines import SNAPSHOTS, Pipeline
     from seedlib.run import RunSpec
-    from seedlib.spark import filter_stage, session
-    from seedlib.stage import PartWriter, StageRecorder, filter_parts
+    from seedlib.runner import run_in_process
+    from seedlib.spark import session
+    from seedlib.stage import PartWriter, StageRecorder, filter_parts, read_report
     from seedlib.syntax import make_filter
 
     tmp = tempfile.mkdtemp(prefix="seed-bench-syntax-")
     config = load_config({"storage": Path(tmp, "data").as_uri(), **config_overrides}, {})
-    spec = RunSpec(snapshot="2026-01-01", run_id="bench", config=config.public_dict())
-    storage = spec.storage()
     random.Random(3).shuffle(all_rows)
     n_parts = 8
-    writers = [PartWriter(storage, spec.stage_prefix("dedup"), p, rows_per_part=10**9) for p in range(n_parts)]
-    for i, row in enumerate(all_rows):
-        writers[i % n_parts].add("files", [row])
-    StageRecorder(storage, spec.stage_prefix("dedup"), "dedup").finish(
-        [p for w in writers for p in w.close().to_pylist()])
+    pipeline = Pipeline(name="bench", dag_id="bench", prefix="snapshots",
+                        stages=(SNAPSHOTS.stage("crawl"), SNAPSHOTS.stage("syntax")))
+
+    def input_run(run_id: str) -> RunSpec:
+        spec = RunSpec(snapshot="2026-01-01", run_id=run_id, config=config.public_dict())
+        storage = spec.storage()
+        writers = [PartWriter(storage, spec.stage_prefix("crawl"), p, rows_per_part=10**9) for p in range(n_parts)]
+        for i, row in enumerate(all_rows):
+            writers[i % n_parts].add("files", [row])
+        StageRecorder(storage, spec.stage_prefix("crawl"), "crawl").finish(
+            [p for w in writers for p in w.close().to_pylist()])
+        return spec
+
     mb = sum(r["size"] for r in all_rows) / 1e6
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)   # workers need the venv (pyarrow, tree-sitter)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     spark = session("bench-syntax", master="local[2]", partitions=2)
-    body = filter_stage("syntax", make_filter)
-    body(spark, spec, storage, "dedup")  # warm-up: Python workers start, grammars load
+    run_in_process(input_run("warmup"), pipeline, pipeline.stage("syntax"), spark=spark)
+    spec = input_run("bench")
     t = time.perf_counter()
-    body(spark, spec, storage, "dedup")
+    if run_in_process(spec, pipeline, pipeline.stage("syntax"), spark=spark) != 0:
+        raise SystemExit("the syntax stage failed")
     seconds = time.perf_counter() - t
     spark.stop()
-    from seedlib.stage import read_report
-    items = list(enumerate(read_report(storage, spec.stage_prefix("dedup")).datasets["files"]["paths"]))
+    items = list(enumerate(read_report(spec.storage(), spec.stage_prefix("crawl")).datasets["files"]["paths"]))
     t = time.perf_counter()
     list(filter_parts(spec.to_json(), "syntax_local", make_filter, items))
     local = time.perf_counter() - t

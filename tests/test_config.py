@@ -200,7 +200,7 @@ def test_help_and_sections_are_declared_once():
     assert FLAT["near_dedup_threshold"] == ("near_dedup", "threshold") and FLAT["max_file_bytes"] == \
         ("crawl", "max_file_bytes") and FLAT["storage"] == ("run", "storage")
     assert all(flat_name(*FLAT[flat]) == flat for flat in FIELDS) and set(SECTIONS) == set(Config().public_dict())
-    assert len(FIELDS) == 115
+    assert len(FIELDS) == 116
     with pytest.raises(SectionError, match="threshold: expected a Jaccard threshold"):
         NearDedupSection(threshold=2.0).validate()
 

@@ -33,7 +33,7 @@ DECISION_FIELDS = pa.schema([("part", pa.int32()), ("repo", pa.string()), ("path
 _VERIFY_CHUNK = 1 << 16
 
 
-def _similar(sigs: np.ndarray, src: np.ndarray, dst: np.ndarray, threshold: float) -> np.ndarray:
+def similar(sigs: np.ndarray, src: np.ndarray, dst: np.ndarray, threshold: float) -> np.ndarray:
     out = np.empty(len(src), bool)
     for c in range(0, len(src), _VERIFY_CHUNK):
         s = slice(c, c + _VERIFY_CHUNK)
@@ -86,7 +86,7 @@ def clusters(sigs: np.ndarray, params: minhash.MinHashParams, max_bucket: int,
     if n == 0:
         sigs = np.zeros((0, params.num_perm), np.uint32)
     src, dst, details = candidate_pairs(minhash.band_hashes(sigs, bands, rows), max_bucket)
-    similar = _similar(sigs, src, dst, params.threshold)
+    similar = similar(sigs, src, dst, params.threshold)
     details = {"bands": bands, "rows": rows, "threshold": params.threshold, "num_perm": params.num_perm,
                "shingle": params.shingle, "nodes": n, **details, "max_bucket": max_bucket,
                "candidate_pairs": len(src), "verified_pairs": int(similar.sum()),
@@ -110,7 +110,7 @@ def clusters(sigs: np.ndarray, params: minhash.MinHashParams, max_bucket: int,
     losers = np.flatnonzero(linked & (root != np.arange(n)))
     in_big = losers[size[losers] > max_component]
     if len(in_big):
-        stay = ~_similar(sigs, root[in_big], in_big, params.threshold)
+        stay = ~similar(sigs, root[in_big], in_big, params.threshold)
         details["kept_in_oversized"] = int(stay.sum())
         losers = np.setdiff1d(losers, in_big[stay], assume_unique=True)
     return losers.astype(np.int64), root[losers].astype(np.int64), details
