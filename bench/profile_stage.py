@@ -9,7 +9,7 @@ Nothing in seedlib/ is changed; everything is measured from outside, in the benc
   one line (function, pid, start, wall and CPU seconds) to the file `BENCH_PROFILE_LOG` names. Generator UDFs
   (`mapInArrow`) are timed without the time they spend waiting for their input batches from the JVM.
 - **Driver side, real stage.** `seedlib.dedup.plan.near_body` runs unchanged through the runner; every Spark
-  action it triggers (localCheckpoint, count, first, collect, zipWithIndex, and DataFrame.rdd, where AQE
+  action it triggers (localCheckpoint, count, first, collect, toArrow, zipWithIndex, and DataFrame.rdd, where AQE
   runs an orderBy's jobs) is timed, with the CPU of this process tree, by wrapping those pyspark methods in
   this process, and named by the seedlib line that called it. Because the real plan does not cache its read,
   the signature kernel runs more than once per part; the worker log counts how often.
@@ -109,7 +109,7 @@ def install_worker_timers() -> None:
                             (minhash, "signatures_from_hashes", "signatures_from_hashes"),
                             (minhash, "signature_column", "signature_column"),
                             (index, "whitespace_hashes", "whitespace_hashes"),
-                            (plan, "_apply", "_apply")):
+                            (plan, "_apply_part", "_apply")):
         setattr(mod, attr, _timed(name, getattr(mod, attr)))
     for mod, attr in ((plan, "_read"), (lsh, "_bands"), (lsh, "_pairs"), (lsh, "_verify")):
         setattr(mod, attr, _timed_udf(f"udf:{attr}", getattr(mod, attr)))
@@ -175,8 +175,8 @@ def tree_cpu() -> float:
 class ActionTimer:
     """Wraps pyspark's actions in this process; records (caller, seconds) of the outermost ones."""
 
-    METHODS = (("pyspark.sql.dataframe", "DataFrame", ("localCheckpoint", "count", "first", "collect", "rdd")),
-               ("pyspark.sql.classic.dataframe", "DataFrame", ("localCheckpoint", "count", "first", "collect", "rdd")),
+    METHODS = (("pyspark.sql.dataframe", "DataFrame", ("localCheckpoint", "count", "first", "collect", "toArrow", "rdd")),
+               ("pyspark.sql.classic.dataframe", "DataFrame", ("localCheckpoint", "count", "first", "collect", "toArrow", "rdd")),
                ("pyspark.core.rdd", "RDD", ("zipWithIndex", "collect", "count")),
                ("pyspark.rdd", "RDD", ("zipWithIndex", "collect", "count")))
 

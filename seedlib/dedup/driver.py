@@ -86,17 +86,17 @@ def clusters(sigs: np.ndarray, params: minhash.MinHashParams, max_bucket: int,
     if n == 0:
         sigs = np.zeros((0, params.num_perm), np.uint32)
     src, dst, details = candidate_pairs(minhash.band_hashes(sigs, bands, rows), max_bucket)
-    similar = similar(sigs, src, dst, params.threshold)
+    verified = similar(sigs, src, dst, params.threshold)
     details = {"bands": bands, "rows": rows, "threshold": params.threshold, "num_perm": params.num_perm,
                "shingle": params.shingle, "nodes": n, **details, "max_bucket": max_bucket,
-               "candidate_pairs": len(src), "verified_pairs": int(similar.sum()),
-               "rejected_pairs": int((~similar).sum()), "components": 0, "largest_component": 0,
+               "candidate_pairs": len(src), "verified_pairs": int(verified.sum()),
+               "rejected_pairs": int((~verified).sum()), "components": 0, "largest_component": 0,
                "oversized_components": 0, "max_component": max_component, "rounds": 0, "kept_in_oversized": 0,
                "clusters_on": "driver", "components_on": "driver"}
     none = np.zeros(0, np.int64)
-    if not similar.any():
+    if not verified.any():
         return none, none, details
-    src, dst = src[similar], dst[similar]
+    src, dst = src[verified], dst[verified]
     graph = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     _, first = np.unique(labels, return_index=True)  # a label's first node in rank order is its root
