@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -227,5 +228,13 @@ def conform(name: str, t: pa.Table) -> pa.Table:
     t = t.select(schema.names + extra)
     t = t.cast(pa.schema(list(schema) + [t.schema.field(c) for c in extra]))
     if t.num_rows:
-        t = t.sort_by([(k, "ascending") for k in SORT_KEYS[name]])
+        order = pc.sort_indices(t, [(k, "ascending") for k in SORT_KEYS[name]])
+        # Most tables arrive sorted (a filtered part of a sorted part): then the copy of every column
+        # (`take`, the contents included) is skipped. sort_indices is stable, so equal keys keep their order;
+        # combine_chunks keeps take's one chunk per column (the Parquet pages, hence the bytes, follow the
+        # chunks) and copies nothing when a column already is one chunk.
+        if pc.all(pc.equal(order, pa.array(np.arange(t.num_rows, dtype=np.uint64)))).as_py():
+            t = t.combine_chunks()
+        else:
+            t = t.take(order)
     return t

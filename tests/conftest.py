@@ -61,10 +61,13 @@ ORACLE_KEY = "sk-test-oracle-5ec1e7-never-logged"
 
 
 @pytest.fixture(scope="session")
-def trained_scorer(tmp_path_factory):
+def trained_scorer(tmp_path_factory, s3_server):
     """Runs corpus -> label -> train_scorer -> score -> quality and publishes it (a snapshot and, since the
     run trained its own scorer, scorer version SCORER_DATE). An oracle key in the environment must end up
-    nowhere (tests/test_quality.py greps for it)."""
+    nowhere (tests/test_quality.py greps for it).
+
+    s3_server first, as for `spark`: these stages start this process's Spark JVM, and a JVM started before
+    the S3 test credentials are in the environment leaves every later in-process s3:// stage without them."""
     from types import SimpleNamespace
 
     from seedlib.publish import publish_run
