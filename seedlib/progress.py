@@ -59,6 +59,7 @@ class StageView:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="seed-progress")
         self._bar = False
+        self._run: tuple[str, RunSpec, object] | None = None  # (ref, spec, storage): one S3 client per run
 
     def __enter__(self) -> "StageView":
         self._thread.start()
@@ -81,8 +82,10 @@ class StageView:
         ref = self.find_run()
         if not ref:
             return
-        spec = RunSpec.from_ref(ref)
-        storage = spec.storage()
+        if self._run is None or self._run[0] != ref:
+            spec = RunSpec.from_ref(ref)
+            self._run = (ref, spec, spec.storage())
+        _, spec, storage = self._run
         for stage in self.pipeline.stages:
             if stage.name in self.printed:
                 continue
