@@ -294,7 +294,7 @@ def exact_body(ctx):
     meta = repo_meta(ctx)
     rkeys = repo_keys(meta, meta.keys(), config)
     published, index_details = read_index(spark, spec, storage, config.dedup.exact_hash)
-    if on_driver(config, rows_in, index_details):
+    if decides_on_driver(config, rows_in, index_details):
         return exact_on_driver(ctx, items, rows_in, rkeys, published, index_details)
     files = read_files(spark, spec, items, rkeys, config.dedup.exact_hash).localCheckpoint()
     decisions = spark.createDataFrame([], DECISION_SCHEMA)
@@ -316,14 +316,18 @@ def exact_body(ctx):
                       F.col("best.sha256").alias("duplicate_of")))
     decisions = decisions.union(exact).union(in_dup).localCheckpoint()
     parts = apply_decisions(ctx, items, decisions)
-    details = {"decided_on": "spark", "exact": {"hash": config.dedup.exact_hash, "distinct_contents": best.count()},
+    return parts, rows_in, exact_details("spark", config, best.count(), repo_details, index_details)
+
+
+def exact_details(decided_on: str, config, distinct: int, repo_details: dict, index_details: dict) -> dict:
+    details = {"decided_on": decided_on, "exact": {"hash": config.dedup.exact_hash, "distinct_contents": distinct},
                "repo_dedup": repo_details}
     if index_details:
         details["published_index"] = index_details
-    return parts, rows_in, details
+    return details
 
 
-def on_driver(config, rows_in: int, index_details: dict) -> bool:
+def decides_on_driver(config, rows_in: int, index_details: dict) -> bool:
     """Whether a dedup stage decides on the driver (seedlib/dedup/driver.py): `dedup_driver_files`."""
     return 0 < rows_in + index_details.get("files", 0) <= config.dedup.driver_files
 
@@ -348,11 +352,7 @@ def exact_on_driver(ctx, items, rows_in: int, rkeys: dict[str, str], published: 
     if matched is not None:
         index_details["matched"] = matched
     parts = apply_decisions(ctx, items, decisions)
-    details = {"decided_on": "driver", "exact": {"hash": config.dedup.exact_hash, "distinct_contents": distinct},
-               "repo_dedup": repo_details}
-    if index_details:
-        details["published_index"] = index_details
-    return parts, rows_in, details
+    return parts, rows_in, exact_details("driver", config, distinct, repo_details, index_details)
 
 
 # ---------- near_dedup ----------
@@ -373,7 +373,7 @@ def near_body(ctx):
     # One rank over this run's files ("1" + keeper key) and everything published before ("0" + snapshot +
     # file): a published file always outranks a new one, so it stays the representative.
     published, index_details = read_index(spark, spec, storage, "near", settings)
-    if on_driver(config, rows_in, index_details):
+    if decides_on_driver(config, rows_in, index_details):
         table = files.select("part", "repo", "path", "sha256", "key", "sig").toArrow()
         decisions, details, matched = driver.near_decisions(
             table, published.select("key", "sha256", "sig").toArrow() if published is not None else None,
