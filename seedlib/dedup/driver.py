@@ -5,7 +5,7 @@
 `lsh.near_clusters`' result (the same losers, roots and counts) with numpy and
 scipy instead of about twenty Spark jobs: band keys, bucket grouping, candidate pairs, verification and
 connected components. Below a few million files each Spark job costs more in scheduling, shuffle files and
-Python worker round trips than the work it does (bench/README.md, issue 15); above `near_dedup_driver_nodes`
+Python worker round trips than the work it does (bench/README.md, issue 15); above `dedup_driver_files`
 the stages keep the distributed plan, whose memory per task stays bounded.
 
 Nodes are positions 0..n-1 in rank order, so "the smallest node" is "the best-ranked node" throughout:
